@@ -1,0 +1,27 @@
+"""grutools: train GRUs (and RNNs and LSTMs for contrast) and see what happens inside.
+
+The public API::
+
+    SequenceModel                      a recurrent core plus a linear head
+    trace(module, x)                   every gate and state -> Trace
+    gradient_norms(model, x, y)        |dLoss/dh_t| through time
+    AddingProblem, CopyTask, Sunspots  tasks; make_task(name, length)
+    train(model, task, ...)            -> History; TrainingDiverged
+    save(path, model, history), load(path) -> Checkpoint; load_gru(path)
+"""
+
+from .equations import gru_step, lstm_step, parameter_count, rnn_step
+from .gradients import gradient_norms
+from .io import Checkpoint, load, load_gru, save
+from .models import SequenceModel
+from .tasks import AddingProblem, CopyTask, Sunspots, Task, make_task
+from .trace import Trace, trace
+from .training import History, TrainingDiverged, evaluate, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddingProblem", "Checkpoint", "CopyTask", "History", "SequenceModel", "Sunspots", "Task", "Trace",
+    "TrainingDiverged", "evaluate", "gradient_norms", "gru_step", "load", "load_gru", "lstm_step", "make_task",
+    "parameter_count", "rnn_step", "save", "trace", "train",
+]

@@ -1,0 +1,5 @@
+"""Widget apps, one per dashboard. They only wire controls to :mod:`grutools` and :mod:`grutools.plots`."""
+
+from .welcome import TrainingDemo
+
+__all__ = ["TrainingDemo"]

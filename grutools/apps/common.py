@@ -1,0 +1,120 @@
+"""What every widget app shares: a status line, guarded callbacks, and training in a background thread."""
+
+from __future__ import annotations
+
+import functools
+import html
+import threading
+import time
+import traceback
+from collections.abc import Callable
+
+import ipywidgets as widgets
+
+from ..training import History
+
+CONTROL_WIDTH = "300px"
+LABEL_STYLE = {"description_width": "110px"}
+
+
+def control_layout(width: str = CONTROL_WIDTH) -> widgets.Layout:
+    """Layout for a control in an app's side panel."""
+    return widgets.Layout(width=width)
+
+
+class StatusLine(widgets.HTML):
+    """One line of feedback under the controls: information, success or a readable error (never a traceback)."""
+
+    COLORS = {"info": "#444", "ok": "#1a7f37", "error": "#c62828"}
+
+    def show(self, message: str, kind: str = "info") -> None:
+        color = self.COLORS[kind]
+        weight = "bold" if kind == "error" else "normal"
+        self.value = (f'<div class="grutools-status grutools-{kind}" style="color:{color};font-weight:{weight};'
+                      f'font-size:14px;line-height:1.4;white-space:normal">{html.escape(message)}</div>')
+
+    def info(self, message: str) -> None:
+        self.show(message, "info")
+
+    def ok(self, message: str) -> None:
+        self.show(message, "ok")
+
+    def error(self, message: str) -> None:
+        self.show(message, "error")
+
+
+def guarded(status: StatusLine) -> Callable:
+    """Decorate a widget callback so that an exception becomes a message on ``status``, not a traceback."""
+
+    def decorate(callback: Callable) -> Callable:
+        @functools.wraps(callback)
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except Exception as error:  # a dashboard must never show a traceback wall
+                status.error(friendly_error(error))
+                traceback.print_exc()  # goes to the server log, not to the page
+        return wrapper
+
+    return decorate
+
+
+def friendly_error(error: BaseException) -> str:
+    """The message of an error, prefixed with its kind only when that helps."""
+    if isinstance(error, (ValueError, TypeError, FileNotFoundError, RuntimeError)) and str(error):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class BackgroundTraining:
+    """Run a training function in a thread so that the dashboard stays responsive.
+
+    ``run(stop, report)`` receives a ``threading.Event`` (set by :meth:`stop`) and a
+    ``report(history)`` callback to pass on to :func:`grutools.train`. ``report``
+    calls ``on_progress(history)`` at most every ``interval`` seconds, so that
+    drawing never slows training much; ``on_done(result, error)`` is called once at
+    the end, from the training thread.
+    """
+
+    def __init__(self, on_progress: Callable[[History], None], on_done: Callable[[object, BaseException | None], None],
+                 interval: float = 0.25) -> None:
+        self.on_progress = on_progress
+        self.on_done = on_done
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def report(self, history: History) -> None:
+        now = time.perf_counter()
+        if now - self._last >= self.interval:
+            self._last = now
+            self.on_progress(history)
+
+    def start(self, run: Callable[[threading.Event, Callable[[History], None]], object]) -> None:
+        if self.running:
+            raise RuntimeError("training is already running; press Stop first.")
+        self._stop = threading.Event()
+        self._last = time.perf_counter()
+
+        def target():
+            result, error = None, None
+            try:
+                result = run(self._stop, self.report)
+            except Exception as exc:  # handed to on_done, which shows it
+                error = exc
+            self.on_done(result, error)
+
+        self._thread = threading.Thread(target=target, name="grutools-training", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)

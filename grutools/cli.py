@@ -1,0 +1,89 @@
+"""The command line: ``python -m grutools COMMAND``; ``python -m grutools --help`` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import io
+from .models import CELLS, SequenceModel
+from .tasks import TASKS, make_task
+from .training import TrainingDiverged, evaluate, train
+
+
+def _train(args: argparse.Namespace) -> int:
+    task = make_task(args.task, args.length)
+    model = SequenceModel(args.cell, hidden_size=args.hidden, num_layers=args.layers, seed=args.seed,
+                          **task.model_kwargs())
+    print(f"{task.title}, length {task.length}: {model.cell.upper()} with {args.hidden} units x {args.layers} "
+          f"layer(s), {model.parameter_count():,} parameters. Learned-nothing loss: {task.baseline:.3f}.")
+    try:
+        history = train(model, task, steps=args.steps, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+                        clip_grad=args.clip if args.clip > 0 else None, snapshot_every=args.snapshot_every,
+                        progress=not args.quiet)
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    test_loss = evaluate(model, task)
+    path = io.save(args.out, model=model, history=history,
+                   metadata={"task": task.name, "length": task.length, "test_loss": test_loss})
+    print(f"final training loss {history.final_loss:.4f}, test loss {test_loss:.4f} "
+          f"({history.wall_time[-1]:.1f} s). Saved to {path}.")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    checkpoint = io.load(args.path)
+    if checkpoint.model is not None:
+        model = checkpoint.model
+        print(f"model: {model.config}, {model.parameter_count():,} parameters")
+    if checkpoint.history is not None:
+        history = checkpoint.history
+        print(f"history: {len(history.loss)} steps, final loss {history.final_loss:.4f}, "
+              f"{len(history.snapshots)} snapshots, settings {history.settings}")
+    if checkpoint.metadata:
+        print(f"metadata: {checkpoint.metadata}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``python -m grutools``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m grutools",
+        description="Train GRUs, tanh RNNs and LSTMs on teaching tasks and inspect them.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("train", help="train a model on a task and save it with its history",
+                            description="Train a model on a task, with a progress bar, and save the model and its "
+                                        "training history to a file that the dashboards and grutools.load read.")
+    p.add_argument("--task", choices=sorted(TASKS), default="adding", help="what to learn (default: adding)")
+    p.add_argument("--cell", choices=CELLS, default="gru", help="recurrent cell (default: gru)")
+    p.add_argument("--length", type=int, default=100, help="time steps per sequence (default: 100)")
+    p.add_argument("--hidden", type=int, default=32, help="hidden units per layer (default: 32)")
+    p.add_argument("--layers", type=int, default=1, help="stacked layers (default: 1)")
+    p.add_argument("--steps", type=int, default=800, help="training steps (default: 800)")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default: 0.01)")
+    p.add_argument("--batch-size", type=int, default=64, help="sequences per step (default: 64)")
+    p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping, 0 for none (default: 1.0)")
+    p.add_argument("--snapshot-every", type=int, default=50, help="keep weights every N steps (default: 50)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the weights and the batches (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", required=True, help="where to save, e.g. data/checkpoints/adding_gru.pt")
+    p.set_defaults(run=_train)
+
+    p = commands.add_parser("info", help="describe a saved model or history",
+                            description="Print what a file written by 'train' or grutools.save holds.")
+    p.add_argument("path", help="a .pt file written by grutools")
+    p.set_defaults(run=_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,142 @@
+"""Save and load models and training histories, safely.
+
+A grutools file is a ``torch.save``d dict of plain data (strings, numbers,
+lists, tensors). :func:`load` reads it with ``torch.load(weights_only=True)``, so
+a file can never run code, and refuses files over a size limit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .models import SequenceModel
+from .training import History
+
+FORMAT = "grutools"
+VERSION = 1
+MAX_BYTES = 100 * 2**20  # the models here are tiny; a 100 MB file is not ours
+
+
+@dataclass
+class Checkpoint:
+    """What a grutools file holds: a model, a training history, or both, and free-form metadata."""
+
+    model: SequenceModel | None = None
+    history: History | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+def save(path: str | os.PathLike, model: SequenceModel | None = None, history: History | None = None,
+         metadata: dict | None = None) -> Path:
+    """Save a model and/or a history to ``path`` (creating its folder) and return the path.
+
+    >>> import tempfile, grutools
+    >>> model = grutools.SequenceModel("gru", 2, 4, 1, seed=0)
+    >>> path = save(tempfile.mkdtemp() + "/m.pt", model=model)
+    >>> torch.equal(load(path).model.head.weight, model.head.weight)
+    True
+    """
+    if model is None and history is None:
+        raise ValueError("save() needs a model, a history, or both.")
+    if model is not None and not isinstance(model, SequenceModel):
+        raise TypeError(f"save() stores grutools.SequenceModel objects; got {type(model).__name__}. "
+                        "For a plain torch module, use torch.save(module.state_dict(), path).")
+    payload: dict = {"format": FORMAT, "version": VERSION, "metadata": dict(metadata or {})}
+    if model is not None:
+        payload["config"] = model.config
+        payload["state_dict"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    if history is not None:
+        payload["history"] = history.to_dict()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+    return path
+
+
+def read_untrusted(path: str | os.PathLike, max_bytes: int = MAX_BYTES):
+    """``torch.load`` a file that may come from anyone: size-checked, ``weights_only=True``, on the CPU.
+
+    Raises ``FileNotFoundError`` or ``ValueError`` with a message that names the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ValueError(f"{path.name} is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit for a model file.")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":  # torch.save writes a zip archive
+            raise ValueError(f"{path.name} is not a PyTorch file (torch.save writes a zip archive; this is not one).")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle, zip and torch errors all mean the same to a user
+        if "Weights only load failed" in str(error):
+            raise ValueError(f"{path.name} holds Python objects other than tensors and plain data; grutools "
+                             "does not unpickle them, as that could run code. Save a state_dict instead.") from error
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path.name} could not be read as a PyTorch file (corrupt or truncated): {first_line}") from error
+
+
+def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkpoint:
+    """Load a file written by :func:`save` into a :class:`Checkpoint`; never unpickles arbitrary objects."""
+    payload = read_untrusted(path, max_bytes)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{Path(path).name} is not a grutools file (no 'format': 'grutools' entry). "
+                         "A plain state_dict of a torch.nn.GRU can be loaded with grutools.load_gru(path).")
+    if payload.get("version", 0) > VERSION:
+        raise ValueError(f"{Path(path).name} was written by a newer grutools (format version {payload['version']}).")
+    checkpoint = Checkpoint(metadata=dict(payload.get("metadata", {})))
+    if "config" in payload:
+        model = SequenceModel(**payload["config"])
+        try:
+            model.load_state_dict(payload["state_dict"])
+        except (RuntimeError, KeyError) as error:
+            raise ValueError(f"{Path(path).name}: the weights do not fit the saved model settings: {error}") from error
+        model.eval()
+        checkpoint.model = model
+    if "history" in payload:
+        checkpoint.history = History.from_dict(payload["history"])
+    return checkpoint
+
+
+def load_gru(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> nn.GRU:
+    """Rebuild a ``torch.nn.GRU`` from a saved ``state_dict`` (e.g. ``torch.save(gru.state_dict(), path)``).
+
+    Sizes, layer count and bias are read from the tensors' shapes; the module is
+    batch-first. Keys may carry a prefix such as ``"rnn."`` or ``"core."``.
+    """
+    state = read_untrusted(path, max_bytes)
+    if isinstance(state, dict) and state.get("format") == FORMAT:
+        if "config" not in state or state["config"]["cell"] != "gru":
+            raise ValueError(f"{Path(path).name} holds no GRU model.")
+        state = {k[len("core."):]: v for k, v in state["state_dict"].items() if k.startswith("core.")}
+    if not isinstance(state, dict):
+        raise ValueError(f"{Path(path).name} holds a {type(state).__name__}, not a state_dict.")
+    keys = [k for k in state if "weight_ih_l" in k]
+    if not keys:
+        raise ValueError(f"{Path(path).name} has no GRU weights (no 'weight_ih_l0' key).")
+    prefix = keys[0][: keys[0].index("weight_ih_l")]
+    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and isinstance(v, torch.Tensor)}
+    if any(k.endswith("_reverse") for k in weights):
+        raise ValueError(f"{Path(path).name} holds a bidirectional RNN; only one direction is supported.")
+    first, recurrent = weights["weight_ih_l0"], weights.get("weight_hh_l0")
+    if recurrent is None or recurrent.dim() != 2 or first.dim() != 2:
+        raise ValueError(f"{Path(path).name}: weight_hh_l0 is missing or not a matrix.")
+    hidden = recurrent.shape[1]
+    if recurrent.shape[0] != 3 * hidden:
+        blocks = recurrent.shape[0] / hidden
+        guess = {1: " (this looks like a plain RNN)", 4: " (this looks like an LSTM)"}.get(blocks, "")
+        raise ValueError(f"{Path(path).name}: weight_hh_l0 is {tuple(recurrent.shape)}, not (3 * hidden, hidden) "
+                         f"as in a GRU{guess}.")
+    layers = len([k for k in weights if k.startswith("weight_ih_l")])
+    gru = nn.GRU(first.shape[1], hidden, num_layers=layers, bias="bias_ih_l0" in weights, batch_first=True)
+    try:
+        gru.load_state_dict(weights)
+    except RuntimeError as error:
+        raise ValueError(f"{Path(path).name}: the weights do not form a GRU: {error}") from error
+    return gru.eval()

@@ -1,0 +1,100 @@
+"""Real-browser tests: Voila serves notebooks/, headless Chromium (Playwright) opens each dashboard."""
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright")
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from grutools.serving import CHROMIUM, dashboard_url, is_local, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    with voila_server(log_path=log) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+class Dashboard:
+    """An open dashboard page that records every request leaving localhost and every uncaught page error."""
+
+    def __init__(self, browser, server, notebook):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 800})
+        self.outside, self.page_errors = [], []
+        self.page.on("request", lambda r: None if is_local(r.url) else self.outside.append(r.url))
+        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        self.page.goto(dashboard_url(server, notebook))
+        wait_for_dashboard(self.page)
+
+    def assert_clean(self):
+        text = self.page.inner_text("body")
+        assert "There was an error when executing cell" not in text
+        assert "Traceback" not in text
+        assert self.page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
+        assert self.page.locator(".grutools-error").count() == 0, self.page.locator(".grutools-error").all_inner_texts()
+        assert self.outside == [], f"requests left localhost: {self.outside}"
+        assert self.page_errors == [], self.page_errors
+
+
+@pytest.fixture
+def open_dashboard(browser, server):
+    pages = []
+
+    def opener(notebook):
+        dashboard = Dashboard(browser, server, notebook)
+        pages.append(dashboard)
+        return dashboard
+
+    yield opener
+    for dashboard in pages:
+        dashboard.page.close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_dashboard_opens_with_plots_and_no_errors(open_dashboard, notebook):
+    dashboard = open_dashboard(notebook)
+    assert dashboard.page.locator(".js-plotly-plot").count() >= 1
+    dashboard.assert_clean()
+
+
+def points_drawn(page, trace_name):
+    return page.evaluate(
+        """name => { const plot = document.querySelector('.js-plotly-plot');
+                     const trace = plot.data.find(t => t.name === name);
+                     return trace && trace.x ? trace.x.length : 0; }""", trace_name)
+
+
+def test_welcome_trains_live_and_stops(open_dashboard):
+    dashboard = open_dashboard("00_welcome.ipynb")
+    page = dashboard.page
+    page.get_by_role("slider").nth(1).focus()  # training steps: the maximum, so that Stop has time to act
+    page.keyboard.press("End")
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data"
+                           ".some(t => t.name === 'GRU' && t.x && t.x.length > 0)", timeout=30_000)
+    first = points_drawn(page, "GRU")
+    page.wait_for_timeout(1500)
+    assert points_drawn(page, "GRU") > first, "the loss curve did not grow while training ran"
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_selector(".grutools-ok", timeout=30_000)
+    status = page.inner_text(".grutools-ok")
+    assert "stopped early" in status and "GRU: final loss" in status
+    dashboard.assert_clean()

@@ -1,0 +1,73 @@
+"""The project's own promises: one environment described twice, clean notebooks, CI = the README's command."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_names_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ours = {requirement_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda, pip = set(), set()
+    for entry in environment["dependencies"]:
+        if isinstance(entry, dict):
+            pip |= {requirement_name(r) for r in entry["pip"] if not r.startswith(("-", "."))}
+        else:
+            conda.add(requirement_name(entry))
+    assert (conda | pip) - {"python", "pip"} == ours
+    assert "torch==2.13.0" in [r for e in environment["dependencies"] if isinstance(e, dict) for r in e["pip"]]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [] and cell.get("execution_count") is None, (
+                f"{path.name} has outputs: run `make clean-notebooks` before committing")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_thin_and_tell_a_story(path):
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+    assert "things to try" in "".join(cells[-1]["source"]).lower()
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            assert len("".join(cell["source"]).splitlines()) <= 15, "long cells belong in the grutools package"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make dashboards" in readme
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "torch==2.13.0" in makefile and re.search(r"^test:", makefile, re.M)
+
+
+def test_voila_config_hides_sources_and_tracebacks_and_serves_icons_locally():
+    config = json.loads((ROOT / "voila.json").read_text())["VoilaConfiguration"]
+    assert config["strip_sources"] is True and config["show_tracebacks"] is False
+    template = ROOT / "share" / "jupyter" / "voila" / "templates" / config["template"]
+    assert "cdn" not in (template / "index.html.j2").read_text().lower()
+    assert (template / "static" / "fontawesome" / "css" / "all.min.css").exists()
+
+
+def test_data_has_a_readme_with_sources_and_licences():
+    text = (ROOT / "data" / "README.md").read_text().lower()
+    for file in (ROOT / "data").rglob("*"):
+        if file.is_file() and file.name != "README.md":
+            assert file.name.lower() in text, f"data/README.md does not describe {file.name}"
+    assert "licen" in text and "public domain" in text
