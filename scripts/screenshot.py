@@ -21,7 +21,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("notebooks", nargs="*", help="notebook names (default: all in notebooks/)")
     parser.add_argument("--out", default=str(ROOT / "screenshots"), help="folder for the PNGs")
-    parser.add_argument("--full-page", action="store_true", help="the whole page, not just the first screen")
+    parser.add_argument("--all-plots", action="store_true", help="also one screenshot scrolled to each plot")
     args = parser.parse_args()
     names = args.notebooks or sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     out = Path(args.out)
@@ -40,7 +40,11 @@ def main() -> int:
             wait_for_dashboard(page)
             page.wait_for_timeout(1000)
             path = out / (Path(name).stem + ".png")
-            page.screenshot(path=str(path), full_page=args.full_page)
+            page.screenshot(path=str(path))
+            if args.all_plots:
+                for number, plot in enumerate(page.locator(".js-plotly-plot").all(), start=1):
+                    plot.scroll_into_view_if_needed()
+                    page.screenshot(path=str(out / f"{Path(name).stem}-plot{number}.png"))
             print(f"{name}: {path}  page weight {sum(received) / 2**20:.1f} MB"
                   + (f"  OUTSIDE REQUESTS: {outside}" if outside else ""))
             page.close()

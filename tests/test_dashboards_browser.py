@@ -98,3 +98,27 @@ def test_welcome_trains_live_and_stops(open_dashboard):
     status = page.inner_text(".grutools-ok")
     assert "stopped early" in status and "GRU: final loss" in status
     dashboard.assert_clean()
+
+
+def shown_value(page, name):
+    return float(page.inner_text(f'.gru-value[data-name="{name}"]').replace("−", "-"))
+
+
+def test_cell_dashboard_slider_changes_gates_and_z1_copies_the_state(open_dashboard):
+    dashboard = open_dashboard("01_gru_cell.ipynb")
+    page = dashboard.page
+    z_before, h_before = shown_value(page, "z"), shown_value(page, "h")
+    colors_before = page.evaluate("() => JSON.stringify(document.querySelector('.js-plotly-plot').data[0].marker.color)")
+    slider = page.get_by_role("slider").first  # input x1
+    slider.focus()
+    page.keyboard.press("End")  # x1 = 2
+    page.wait_for_function("z => { const e = document.querySelector('.gru-value[data-name=\"z\"]');"
+                           " return e && parseFloat(e.innerText.replace('−', '-')) !== z; }", arg=z_before, timeout=15_000)
+    assert shown_value(page, "h") != h_before
+    page.wait_for_function("before => JSON.stringify(document.querySelector('.js-plotly-plot').data[0].marker.color)"
+                           " !== before", arg=colors_before, timeout=15_000)
+    page.get_by_role("button", name="z = 1 (copy)").click()
+    page.wait_for_selector("text=(pinned by the button)", timeout=15_000)
+    assert shown_value(page, "z") == 1.0
+    assert shown_value(page, "h") == shown_value(page, "h_prev")
+    dashboard.assert_clean()

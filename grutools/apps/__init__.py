@@ -3,3 +3,7 @@
 from .welcome import TrainingDemo
 
 __all__ = ["TrainingDemo"]
+
+from .cell import GRUCellExplorer  # noqa: E402
+
+__all__ += ["GRUCellExplorer"]

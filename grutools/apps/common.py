@@ -22,6 +22,19 @@ def control_layout(width: str = CONTROL_WIDTH) -> widgets.Layout:
     return widgets.Layout(width=width)
 
 
+def refresh_figure(widget, figure) -> None:
+    """Make a ``FigureWidget`` show ``figure`` with one batched message (traces updated in place when they match)."""
+    with widget.batch_update():
+        if len(widget.data) == len(figure.data):
+            for old, new in zip(widget.data, figure.data):
+                old.update(new.to_plotly_json(), overwrite=True)
+        else:
+            widget.data = []
+            widget.add_traces(list(figure.data))
+        widget.layout.annotations = figure.layout.annotations
+        widget.layout.shapes = figure.layout.shapes
+
+
 class StatusLine(widgets.HTML):
     """One line of feedback under the controls: information, success or a readable error (never a traceback)."""
 
