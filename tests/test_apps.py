@@ -24,6 +24,16 @@ def test_cell_explorer_reacts_to_its_controls():
     assert "75%" in app.parameter_table.value and "✗" not in app.parameter_table.value
 
 
+def test_sequence_view_follows_the_weights_not_the_step_inputs():
+    app = GRUCellExplorer(input_size=1, hidden_size=2, seed=0)
+    gru_state = lambda: tuple(app.sequence_figure.data[3].y)  # noqa: E731 (the GRU state trace)
+    before = gru_state()
+    app.x_sliders[0].value = 1.0
+    assert gru_state() == before
+    app.weight_sliders["b_z"].value = 5.0
+    assert gru_state() != before
+
+
 def test_bad_weight_shows_a_message_not_a_traceback():
     app = GRUCellExplorer()
     app.unit.value = 1

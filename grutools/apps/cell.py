@@ -205,12 +205,14 @@ class GRUCellExplorer:
         finally:
             self._updating = False
         self.refresh()
+        self._refresh_sequence()
 
     def _on_weight(self, name: str, value: float) -> None:
         if self._updating:
             return
         self.gru.set_unit_weight(self.unit.value, name, value)
         self.refresh()
+        self._refresh_sequence()  # it depends on the weights, not on x, h or the gate mode
 
     # ---- actions (also what the buttons do) ----
     @property
@@ -267,7 +269,6 @@ class GRUCellExplorer:
         self.equations.value = equations_html(explanation, mode, self.x)
         self.units_table.value = units_table_html(step, h_prev.tolist(), unit)
         self.step_figure = self._show(self.step_figure, figure)
-        self._refresh_sequence()
 
     @staticmethod
     def _show(widget: go.FigureWidget | None, figure: go.Figure) -> go.FigureWidget:
