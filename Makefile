@@ -7,7 +7,7 @@ BIN = $(VENV)/bin
 PORT ?= 8866
 TORCH = torch==2.13.0
 
-.PHONY: install dashboards lab test chromium lint clean-notebooks
+.PHONY: install dashboards lab test chromium lint clean-notebooks data
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,14 @@ test: install chromium
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check grutools tests scripts
+	$(BIN)/ruff check grutools tests scripts benchmarks
 
 clean-notebooks: install
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+# Regenerate what ships in data/ (checkpoints and pre-computed results); see data/README.md.
+data: install
+	for spec in adding:50 copy:30 sunspots:60; do \
+	  $(BIN)/python -m grutools train --task $${spec%%:*} --length $${spec##*:} --hidden 16 --steps 1500 \
+	    --snapshot-every 50 --quiet --out data/checkpoints/$${spec%%:*}_gru.pt || exit 1; \
+	done

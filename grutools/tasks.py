@@ -20,7 +20,13 @@ from torch import Tensor
 from torch.nn import functional as F
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+SYMBOL_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # how the copy task's symbols are shown
 IGNORE = -100  # target value for steps a classification task does not score
+
+
+def _rows(x) -> list[list[float]]:
+    """One input sequence ``(time, features)`` (tensor or array) as nested lists."""
+    return x.tolist() if hasattr(x, "tolist") else [list(row) for row in x]
 
 
 def _generator(generator: torch.Generator | None, seed: int | None) -> torch.Generator:
@@ -100,6 +106,10 @@ class Task:
         """This task's loss, see :func:`sequence_loss`."""
         return sequence_loss(prediction, target, reduction)
 
+    def step_labels(self, x) -> list[str]:
+        """A short description of each step of one input sequence ``x (time, features)``, for hover texts."""
+        return [", ".join(f"{v:.2f}" for v in row) for row in _rows(x)]
+
     def model_kwargs(self) -> dict:
         """The :class:`SequenceModel` arguments this task fixes: sizes and readout."""
         return {"input_size": self.input_size, "output_size": self.output_size, "readout": self.readout}
@@ -147,6 +157,9 @@ class AddingProblem(Task):
         y = (values * markers).sum(1, keepdim=True)
         return x, y
 
+    def step_labels(self, x) -> list[str]:
+        return [f"{value:.2f}" + (" (marked)" if marker > 0.5 else "") for value, marker in _rows(x)]
+
 
 class CopyTask(Task):
     """Delayed recall: see a few symbols, wait, then recall them in order.
@@ -167,6 +180,10 @@ class CopyTask(Task):
     )
 
     def __init__(self, length: int = 30, symbols: int = 4, remember: int = 3) -> None:
+        if not isinstance(symbols, int) or not 2 <= symbols <= len(SYMBOL_NAMES):
+            raise ValueError(f"Copy task: symbols must be an integer from 2 to {len(SYMBOL_NAMES)}; got {symbols!r}.")
+        if not isinstance(remember, int) or remember < 1:
+            raise ValueError(f"Copy task: remember must be a positive integer; got {remember!r}.")
         self.symbols = symbols
         self.remember = remember
         self.min_length = 2 * remember + 1
@@ -190,6 +207,17 @@ class CopyTask(Task):
         y = torch.full((batch_size, self.length), IGNORE, dtype=torch.long)
         y[:, -k:] = shown
         return x, y
+
+    def step_labels(self, x) -> list[str]:
+        labels = []
+        for row in _rows(x):
+            if row[self.symbols] > 0.5:
+                labels.append("recall now")
+            elif max(row[: self.symbols]) > 0.5:
+                labels.append(f"symbol {SYMBOL_NAMES[row.index(max(row[: self.symbols]))]}")
+            else:
+                labels.append("blank")
+        return labels
 
     def __repr__(self):
         return f"CopyTask(length={self.length}, symbols={self.symbols}, remember={self.remember})"
@@ -250,6 +278,9 @@ class Sunspots(Task):
     def baseline(self) -> float:
         train = self._part("train")
         return train[1:].var(unbiased=False).item()
+
+    def step_labels(self, x) -> list[str]:
+        return [f"sunspot number {row[0] * self.std + self.mean:.0f}" for row in _rows(x)]
 
     @property
     def persistence(self) -> float:

@@ -47,3 +47,93 @@ def test_training_demo_trains_and_reports():
     app.train(wait=True)
     assert "GRU: final loss" in app.status.value and app.progress.value == 50
     assert len(app.figure.data[2].x) == 50  # the GRU's curve
+
+
+def heatmap(app, name):
+    return next(t for t in app.heatmaps.data if t.type == "heatmap" and t.name == name)
+
+
+def decoded(z):
+    """A heatmap's z as an array, whether sent as a typed-array spec or as nested lists."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(z, dict):
+        rows, cols = (int(n) for n in z["shape"].split(","))
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.float32).reshape(rows, cols)
+    return np.asarray(z)
+
+
+def test_gates_explorer_opens_on_the_checkpoint_and_shows_its_gates():
+    from grutools import trace
+    from grutools.apps import GatesExplorer
+
+    app = GatesExplorer()
+    assert "pre-trained for 1500 steps" in app.status.value
+    assert app.snapshot.options[-1][0] == "1500" and len(app.history.loss) == 1500
+    # the update-gate heatmap is the trace of the shown model, rows in the displayed order
+    expected = trace(app.model, app.x_test).update[0, 0].numpy()
+    rows = [int(label.split()[1]) for label in heatmap(app, "update gate z").y]
+    import numpy as np
+    np.testing.assert_allclose(decoded(heatmap(app, "update gate z").z), expected[:, rows].T, atol=1e-6)
+    means = expected.mean(0)
+    batch_means = app.current_trace.update[0].reshape(-1, 16).mean(0)  # sorted by the mean over all test sequences
+    assert all(batch_means[a] >= batch_means[b] for a, b in zip(rows, rows[1:]))
+    app.sort.value = "none"
+    assert [label for label in heatmap(app, "update gate z").y] == [f"unit {u}" for u in range(16)]
+    assert "What this model does" in app.findings.value and "clear memory" in app.findings.value
+    app.snapshot.value = 0
+    assert "after 0 of 1500" in app.heatmaps.layout.title.text
+    assert not np.allclose(decoded(heatmap(app, "update gate z").z).mean(), means.mean())
+    app.unit.value = 3
+    assert "unit 3" in app.closeup.layout.annotations[1].text
+
+
+def test_gates_explorer_trains_replaces_and_can_go_back():
+    from grutools.apps import GatesExplorer
+
+    app = GatesExplorer()
+    app.hidden.value, app.layers.value = 8, 2
+    app.train(steps=100, wait=True)
+    assert "Trained 100 steps" in app.status.value and app.model.num_layers == 2
+    assert app.layer.layout.display is None and len(app.layer.options) == 2
+    assert app.snapshot.options[-1][0] == "100" and len(app.snapshot.options) > 2
+    assert len(app.loss_figure.data[0].x) == 100 and app.progress.value == 100
+    app.layer.value = 0
+    assert "layer 1" in app.heatmaps.layout.title.text
+    app.show_previous()
+    assert len(app.history.loss) == 1500 and app.model.num_layers == 1 and app.layer.layout.display == "none"
+
+
+def test_gates_explorer_bad_settings_give_messages_and_keep_the_model(monkeypatch):
+    import grutools.apps.gates as gates_app
+    from grutools.apps import GatesExplorer
+    from grutools.training import History, TrainingDiverged
+
+    app = GatesExplorer()
+    model = app.model
+    app.length.value = 0
+    app.train_button.click()
+    assert "grutools-error" in app.status.value and "sequence length must be" in app.status.value
+    app.length.value = 20
+
+    def diverging(model, task, **kwargs):
+        history = History(step=[1, 2], loss=[0.3, 5.0])
+        raise TrainingDiverged(3, float("nan"), kwargs["lr"], kwargs["clip_grad"] if "clip_grad" in kwargs else 1.0,
+                               history)
+
+    monkeypatch.setattr(gates_app, "train", diverging)
+    app.train(wait=True)
+    assert "Training diverged at step 3" in app.status.value and "previous model is still shown" in app.status.value
+    assert app.model is model and app.train_button.disabled is False
+
+
+def test_copy_and_sunspots_checkpoints_open():
+    from grutools.apps import GatesExplorer
+
+    app = GatesExplorer()
+    for name in ("copy", "sunspots"):
+        app.task_choice.value = name
+        assert app.task.name == name and "pre-trained" in app.status.value
+        assert app.heatmaps.data[0].name == "input"

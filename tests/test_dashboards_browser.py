@@ -122,3 +122,37 @@ def test_cell_dashboard_slider_changes_gates_and_z1_copies_the_state(open_dashbo
     assert shown_value(page, "z") == 1.0
     assert shown_value(page, "h") == shown_value(page, "h_prev")
     dashboard.assert_clean()
+
+
+HEATMAP_TITLE = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                       .find(p => p.data && p.data.some(t => t.type === 'heatmap'));
+                   return plot ? plot.layout.title.text : null; }"""
+LOSS_POINTS = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                       .find(p => p.layout && p.layout.title && String(p.layout.title.text).startsWith('Training loss'));
+                   const trace = plot && plot.data.find(t => t.name === 'GRU');
+                   return trace && trace.x ? trace.x.length : 0; }"""
+
+
+def test_gates_dashboard_shows_heatmaps_trains_stops_and_updates(open_dashboard):
+    dashboard = open_dashboard("02_gates_over_time.ipynb")
+    page = dashboard.page
+    before = page.evaluate(HEATMAP_TITLE)
+    assert before and "after 1500 of 1500 training steps" in before  # the pre-trained model, at once
+    assert "clear memory" in page.inner_text(".grutools-findings")
+    steps = page.get_by_role("slider").first  # training steps: the maximum, so that Stop has time to act
+    steps.focus()
+    page.keyboard.press("End")
+    page.get_by_role("button", name="Train").click()
+    # the pre-trained model's 1500-step curve is replaced by the new run's, which then grows
+    page.wait_for_function(f"() => {{ const n = ({LOSS_POINTS})(); return n > 0 && n < 1000; }}", timeout=30_000)
+    first = page.evaluate(LOSS_POINTS)
+    page.wait_for_timeout(1500)
+    assert page.evaluate(LOSS_POINTS) > first, "the loss curve did not grow while training ran"
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_selector(".grutools-ok", timeout=30_000)
+    assert "stopped early" in page.inner_text(".grutools-ok")
+    page.wait_for_function(f"before => ({HEATMAP_TITLE})() !== before", arg=before, timeout=15_000)
+    after = page.evaluate(HEATMAP_TITLE)
+    stopped_at = int(after.split("after ")[1].split(" of ")[0])
+    assert 0 < stopped_at < 3000 and after.endswith(f"of {stopped_at} training steps")
+    dashboard.assert_clean()

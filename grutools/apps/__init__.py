@@ -7,3 +7,7 @@ __all__ = ["TrainingDemo"]
 from .cell import GRUCellExplorer  # noqa: E402
 
 __all__ += ["GRUCellExplorer"]
+
+from .gates import GatesExplorer  # noqa: E402
+
+__all__ += ["GatesExplorer"]

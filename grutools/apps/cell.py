@@ -19,7 +19,7 @@ from ..cell import (
     parameter_rows,
 )
 from ..plots import NAMES, cell_step_figure, unit_sequence_figure
-from .common import LABEL_STYLE, StatusLine, control_layout, guarded, refresh_figure
+from .common import LABEL_STYLE, StatusLine, control_layout, guarded, show_figure
 
 PANEL = widgets.Layout(width="330px", padding="0 12px 0 0")
 SLIDER = dict(style=LABEL_STYLE, layout=control_layout(), continuous_update=True, readout_format=".2f")
@@ -272,11 +272,7 @@ class GRUCellExplorer:
 
     @staticmethod
     def _show(widget: go.FigureWidget | None, figure: go.Figure) -> go.FigureWidget:
-        figure.update_layout(width=900)
-        if widget is None:
-            return go.FigureWidget(figure)
-        refresh_figure(widget, figure)
-        return widget
+        return show_figure(widget, figure, width=900)
 
     def _refresh_sequence(self) -> None:
         signal = input_signal(self.signal.value, self.steps.value, seed=self.seed.value)
