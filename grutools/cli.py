@@ -46,6 +46,18 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _race_table(args: argparse.Namespace) -> int:
+    from .vanishing import race_table, summarise_table
+
+    rows = race_table(args.lengths, args.seeds, hidden_size=args.hidden, steps=args.steps, lr=args.lr, out=args.out,
+                      progress=not args.quiet)
+    print(f"{'cell':6}{'length':>8}{'test MSE mean':>15}{'sd':>9}{'min':>9}{'max':>9}")
+    for (cell, length), s in sorted(summarise_table(rows).items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print(f"{cell:6}{length:8d}{s['mean']:15.4f}{s['std']:9.4f}{s['min']:9.4f}{s['max']:9.4f}")
+    print(f"Saved to {args.out}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``python -m grutools``."""
     parser = argparse.ArgumentParser(
@@ -71,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="where to save, e.g. data/checkpoints/adding_gru.pt")
     p.set_defaults(run=_train)
+
+    p = commands.add_parser("race-table", help="RNN vs GRU vs LSTM on the adding problem over lengths and seeds",
+                            description="Race a tanh RNN, a GRU and an LSTM on the adding problem at several "
+                                        "lengths and seeds and write the final losses to a CSV (the table of the "
+                                        "vanishing-gradients dashboard).")
+    p.add_argument("--lengths", type=int, nargs="+", default=[25, 50, 100, 200], help="sequence lengths")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (weights and batches)")
+    p.add_argument("--hidden", type=int, default=32, help="hidden units (default: 32)")
+    p.add_argument("--steps", type=int, default=1000, help="training steps per race (default: 1000)")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default: 0.01)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", default="data/results/race_adding.csv", help="CSV to write")
+    p.set_defaults(run=_race_table)
 
     p = commands.add_parser("info", help="describe a saved model or history",
                             description="Print what a file written by 'train' or grutools.save holds.")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .tasks import Task
 
@@ -88,6 +88,75 @@ def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: value.detach().clone() for name, value in model.state_dict().items()}
 
 
+class Trainer:
+    """One model, its optimiser and its :class:`History`, advanced one batch at a time.
+
+    :func:`train` runs one ``Trainer`` in a loop; a race runs several in lock step on
+    the same batches. Arguments as in :func:`train`.
+    """
+
+    def __init__(self, model: nn.Module, task: Task, lr: float = 1e-2, clip_grad: float | None = 1.0,
+                 snapshot_every: int | None = None, settings: dict | None = None) -> None:
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr (the learning rate) must be a positive number; got {lr!r}.")
+        if clip_grad is not None and not clip_grad > 0:
+            raise ValueError(f"clip_grad must be positive or None; got {clip_grad!r}.")
+        expected = getattr(model, "input_size", task.input_size)
+        if expected != task.input_size:
+            raise ValueError(f"the model takes {expected} input features but the task {task.title!r} has "
+                             f"{task.input_size}; build the model with SequenceModel(cell, hidden_size=..., "
+                             "**task.model_kwargs()).")
+        self.model, self.task, self.lr, self.clip_grad, self.snapshot_every = model, task, lr, clip_grad, snapshot_every
+        self.history = History(settings=dict(settings or {}, task=task.name, length=task.length, lr=lr,
+                                             clip_grad=clip_grad, snapshot_every=snapshot_every))
+        self.history.snapshots.append((0, _copy_state(model)))
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self._last_good = _copy_state(model)
+        self._start = time.perf_counter()
+        self.steps_done = 0
+
+    def step(self, x: Tensor, y: Tensor) -> float:
+        """One optimiser step on the batch ``(x, y)``; returns the loss before the step.
+
+        Raises:
+            TrainingDiverged: the loss is NaN or infinite; the model is put back to
+                its weights before this step.
+        """
+        model = self.model
+        model.train()
+        step = self.steps_done + 1
+        loss = self.task.loss(model(x), y)
+        value = loss.item()
+        if not math.isfinite(value):
+            model.load_state_dict(self._last_good)
+            model.eval()
+            raise TrainingDiverged(step, value, self.lr, self.clip_grad, self.history)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip_grad is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), self.clip_grad)
+        self._last_good = _copy_state(model)
+        self.optimizer.step()
+        model.eval()
+        self.steps_done = step
+        history = self.history
+        history.step.append(step)
+        history.loss.append(value)
+        history.wall_time.append(time.perf_counter() - self._start)
+        if self.snapshot_every and step % self.snapshot_every == 0:
+            history.snapshots.append((step, _copy_state(model)))
+        return value
+
+    def finish(self, stopped: bool = False) -> History:
+        """Close the history: mark it stopped or not and keep a final snapshot."""
+        history = self.history
+        history.stopped = history.stopped or stopped
+        final_step = history.step[-1] if history.step else 0
+        if history.snapshots[-1][0] != final_step:
+            history.snapshots.append((final_step, _copy_state(self.model)))
+        return history
+
+
 def train(
     model: nn.Module,
     task: Task,
@@ -134,54 +203,23 @@ def train(
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer; got {steps!r}.")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr (the learning rate) must be a positive number; got {lr!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    if clip_grad is not None and not clip_grad > 0:
-        raise ValueError(f"clip_grad must be positive or None; got {clip_grad!r}.")
-    expected = getattr(model, "input_size", task.input_size)
-    if expected != task.input_size:
-        raise ValueError(f"the model takes {expected} input features but the task {task.title!r} has {task.input_size}; "
-                         "build the model with SequenceModel(cell, hidden_size=..., **task.model_kwargs()).")
-
-    history = History(settings={
-        "task": task.name, "length": task.length, "steps": steps, "lr": lr, "batch_size": batch_size,
-        "seed": seed, "clip_grad": clip_grad, "snapshot_every": snapshot_every,
-    })
-    history.snapshots.append((0, _copy_state(model)))
+    trainer = Trainer(model, task, lr=lr, clip_grad=clip_grad, snapshot_every=snapshot_every,
+                      settings={"steps": steps, "batch_size": batch_size, "seed": seed})
+    history = trainer.history
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    last_good = _copy_state(model)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc=f"training {getattr(model, 'cell', 'model')} on {task.name}", unit="step")
-    model.train()
-    start = time.perf_counter()
     try:
         for step in range(1, steps + 1):
             if stop is not None and stop.is_set():
                 history.stopped = True
                 break
-            x, y = task.sample(batch_size, generator=generator)
-            loss = task.loss(model(x), y)
-            value = loss.item()
-            if not math.isfinite(value):
-                model.load_state_dict(last_good)
-                raise TrainingDiverged(step, value, lr, clip_grad, history)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip_grad is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-            last_good = _copy_state(model)
-            optimizer.step()
-            history.step.append(step)
-            history.loss.append(value)
-            history.wall_time.append(time.perf_counter() - start)
-            if snapshot_every and step % snapshot_every == 0:
-                history.snapshots.append((step, _copy_state(model)))
+            value = trainer.step(*task.sample(batch_size, generator=generator))
             if bar is not None:
                 bar.update(1)
                 if step % 10 == 0:
@@ -192,10 +230,7 @@ def train(
         if bar is not None:
             bar.close()
         model.eval()
-    final_step = history.step[-1] if history.step else 0
-    if history.snapshots[-1][0] != final_step:
-        history.snapshots.append((final_step, _copy_state(model)))
-    return history
+    return trainer.finish()
 
 
 @torch.no_grad()

@@ -1,5 +1,6 @@
 """Widget apps, driven from Python as a student would drive them with the mouse."""
 
+import pytest
 import torch
 
 from grutools.apps import GRUCellExplorer, TrainingDemo
@@ -137,3 +138,58 @@ def test_copy_and_sunspots_checkpoints_open():
         app.task_choice.value = name
         assert app.task.name == name and "pre-trained" in app.status.value
         assert app.heatmaps.data[0].name == "input"
+
+
+def test_gradient_explorer_measures_redraws_and_races():
+    from grutools.apps import GradientExplorer
+
+    app = GradientExplorer()
+    first = app.gradient_plot.data[0]
+    assert len(first.x) == 100 and first.name.startswith("tanh RNN: ×")
+    app.length.value = 40
+    assert len(app.gradient_plot.data[0].x) == 40
+    radius_1 = app.facts.value.split("spectral radius <b>")[1].split("<")[0]
+    app.scale.value = 2.0
+    radius_2 = app.facts.value.split("spectral radius <b>")[1].split("<")[0]
+    assert float(radius_2) == pytest.approx(2 * float(radius_1), abs=0.011)
+    app.weights.value = "trained"
+    assert "grutools-error" in app.status.value and "no race yet" in app.status.value
+    app.weights.value = "init"
+    app.race_length.value, app.race_steps.value = 20, 100
+    app.start_race(wait=True)
+    assert "Final training loss" in app.race_status.value and "grutools-ok" in app.race_status.value
+    curves = {t.name: len(t.x) for t in app.race_plot.data if t.type == "scatter" and t.x is not None}
+    assert curves["tanh RNN"] == curves["GRU"] == curves["LSTM"] == 100
+    heatmaps = [t for t in app.race_plot.data if t.type == "heatmap"]
+    assert len(heatmaps) == 3 and len(heatmaps[0].y) > 10
+    app.weights.value = "trained"
+    assert "after the race" in app.gradient_plot.layout.title.text
+
+
+def test_gradient_explorer_reports_divergence_without_clipping(monkeypatch):
+    import grutools.apps.vanishing as vanishing_app
+    from grutools.apps import GradientExplorer
+    from grutools.training import History, TrainingDiverged
+
+    real_race = vanishing_app.race
+
+    def exploding(task, **kwargs):
+        assert kwargs["clip_grad"] is None  # the checkbox reaches the race
+        result = real_race(task, **dict(kwargs, steps=3))
+        result.diverged["rnn"] = TrainingDiverged(4, float("inf"), 0.01, None, History())
+        return result
+
+    monkeypatch.setattr(vanishing_app, "race", exploding)
+    app = GradientExplorer()
+    app.clip.value = False
+    app.race_length.value = 10
+    app.start_race(wait=True)
+    assert "tanh RNN diverged at step 4" in app.race_status.value and "clip gradients" in app.race_status.value
+
+
+def test_table_view_reads_the_shipped_results_and_handles_a_missing_file(tmp_path):
+    from grutools.apps import GradientExplorer
+
+    assert "length 100" in GradientExplorer.table_html() and "race-table" in GradientExplorer.table_html()
+    missing = GradientExplorer.table_html(tmp_path / "none.csv")
+    assert "missing" in missing and "python -m grutools race-table" in missing

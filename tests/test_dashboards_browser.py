@@ -156,3 +156,37 @@ def test_gates_dashboard_shows_heatmaps_trains_stops_and_updates(open_dashboard)
     stopped_at = int(after.split("after ")[1].split(" of ")[0])
     assert 0 < stopped_at < 3000 and after.endswith(f"of {stopped_at} training steps")
     dashboard.assert_clean()
+
+
+def plot_with_title(text):
+    return f"""() => [...document.querySelectorAll('.js-plotly-plot')]
+                     .find(p => p.layout && p.layout.title && String(p.layout.title.text).includes({text!r}))"""
+
+
+GRADIENT_POINTS = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                       .find(p => p.data && p.data.some(t => String(t.name).startsWith('tanh RNN: ×')));
+                   return plot ? plot.data[0].x.length : 0; }"""
+RACE_CURVES = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                     .find(p => p.data && p.data.filter(t => t.type === 'heatmap').length === 3);
+                   return plot ? Object.fromEntries(plot.data.filter(t => t.type === 'scatter' && t.x)
+                                                    .map(t => [t.name, t.x.length])) : null; }"""
+
+
+def test_vanishing_dashboard_redraws_on_length_and_races(open_dashboard):
+    dashboard = open_dashboard("03_vanishing_gradients.ipynb")
+    page = dashboard.page
+    assert page.evaluate(GRADIENT_POINTS) == 100
+    sliders = page.get_by_role("slider")
+    sliders.nth(0).focus()  # sequence length of the gradient view
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => ({GRADIENT_POINTS})() === 110", timeout=20_000)
+    sliders.nth(2).focus()  # race: sequence length, to its minimum (10)
+    page.keyboard.press("Home")
+    sliders.nth(3).focus()  # race: training steps, to its minimum (100)
+    page.keyboard.press("Home")
+    page.get_by_role("button", name="Race", exact=False).and_(page.locator(".mod-primary")).click()
+    page.wait_for_selector(".grutools-ok >> text=Final training loss", timeout=60_000)
+    curves = page.evaluate(RACE_CURVES)
+    assert curves["tanh RNN"] == curves["GRU"] == curves["LSTM"] == 100
+    assert "length 100" in page.inner_text("body")  # the multi-seed table
+    dashboard.assert_clean()

@@ -11,3 +11,7 @@ __all__ += ["GRUCellExplorer"]
 from .gates import GatesExplorer  # noqa: E402
 
 __all__ += ["GatesExplorer"]
+
+from .vanishing import GradientExplorer  # noqa: E402
+
+__all__ += ["GradientExplorer"]

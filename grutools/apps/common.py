@@ -35,9 +35,9 @@ def refresh_figure(widget, figure) -> None:
         if same:
             for old, new in zip(widget.data, figure.data):
                 old.update(new.to_plotly_json(), overwrite=True)
-            widget.layout.annotations = figure.layout.annotations
-            widget.layout.shapes = figure.layout.shapes
-            widget.layout.title = figure.layout.title
+            layout = figure.layout.to_plotly_json()
+            layout.pop("template", None)  # unchanged, and the largest part of a layout
+            widget.update_layout(layout)  # titles, axis ranges, annotations, shapes
         else:
             widget.data = []
             widget.add_traces(list(figure.data))
