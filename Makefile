@@ -7,7 +7,7 @@ BIN = $(VENV)/bin
 PORT ?= 8866
 TORCH = torch==2.13.0
 
-.PHONY: install dashboards lab test chromium lint clean-notebooks data
+.PHONY: install dashboards lab test chromium lint clean-notebooks data results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,12 @@ data: install
 	  $(BIN)/python -m grutools train --task $${spec%%:*} --length $${spec##*:} --hidden 16 --steps 1500 \
 	    --snapshot-every 50 --quiet --out data/checkpoints/$${spec%%:*}_gru.pt || exit 1; \
 	done
+	for cell in gru rnn; do \
+	  $(BIN)/python -m grutools train --task timescales --cell $$cell --length 100 --hidden 16 --steps 1500 \
+	    --snapshot-every 100 --quiet --out data/checkpoints/timescales_$$cell.pt || exit 1; \
+	done
+
+# The pre-computed multi-seed results (slow: about 15 and 10 minutes on 2 cores).
+results: install
+	$(BIN)/python -m grutools race-table --quiet --out data/results/race_adding.csv
+	$(BIN)/python -m grutools learning-curves --quiet --out data/results/learning_curves.json

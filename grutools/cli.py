@@ -58,6 +58,18 @@ def _race_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learning_curves(args: argparse.Namespace) -> int:
+    from .compare import learning_curves, summarise_curves, verdict
+
+    data = learning_curves(seeds=args.seeds, hidden_size=args.hidden, steps=args.steps, out=args.out,
+                           progress=not args.quiet)
+    for task in data["settings"]["tasks"]:
+        for mode in ("equal size", "equal budget"):
+            print(f"{task}, {mode}: {verdict(summarise_curves(data, task, mode))}")
+    print(f"Saved to {args.out}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``python -m grutools``."""
     parser = argparse.ArgumentParser(
@@ -96,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", default="data/results/race_adding.csv", help="CSV to write")
     p.set_defaults(run=_race_table)
+
+    p = commands.add_parser("learning-curves", help="GRU vs LSTM vs RNN learning curves over tasks and seeds",
+                            description="Train a tanh RNN, a GRU and an LSTM on the adding, copy and sunspots tasks, "
+                                        "at equal hidden size and at equal parameter budget, over several seeds, and "
+                                        "write the learning curves to JSON (the data of the GRU-vs-LSTM dashboard).")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (weights and batches)")
+    p.add_argument("--hidden", type=int, default=32, help="hidden units; the budget is the GRU's (default: 32)")
+    p.add_argument("--steps", type=int, default=800, help="training steps per run (default: 800)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", default="data/results/learning_curves.json", help="JSON to write")
+    p.set_defaults(run=_learning_curves)
 
     p = commands.add_parser("info", help="describe a saved model or history",
                             description="Print what a file written by 'train' or grutools.save holds.")

@@ -453,3 +453,201 @@ def race_figure(histories: Mapping[str, object], gradients: Mapping[str, tuple[S
             title="log10 |dL/dh<sub>t</sub>|<br>(bright: strong)", thickness=12, len=0.42, y=0.21, yanchor="middle")),
         legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0)))
     return figure
+
+
+# ----------------------------------------------------------------------------------------------
+# GRU against LSTM (dashboard 04)
+
+def _band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str, group: str) -> go.Scatter:
+    """A filled band between ``low`` and ``high`` (one closed polygon), drawn faint behind a mean line."""
+    from plotly.colors import hex_to_rgb
+
+    r, g, b = hex_to_rgb(color)
+    return go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([high, low[::-1]]), fill="toself",
+                      fillcolor=f"rgba({r},{g},{b},0.18)", line=dict(width=0), hoverinfo="skip", showlegend=False,
+                      legendgroup=group, name=f"{group} spread")
+
+
+def budget_figure(parameters: Mapping[str, int], hidden: Mapping[str, int], times: Mapping[str, Sequence[float]],
+                  title: str = "", height: int = 400) -> go.Figure:
+    """Left: parameters per model (hidden size in the label). Right: milliseconds per training step,
+    the mean as a bar and every repeat as a dot, measured on this machine."""
+    from plotly.subplots import make_subplots
+
+    cells = list(parameters)
+    labels = [f"{NAMES.get(c, c)}<br>{hidden[c]} units" for c in cells]
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
+                           subplot_titles=("trainable parameters", "one training step on this machine"))
+    figure.add_trace(go.Bar(x=labels, y=[parameters[c] for c in cells], marker_color=[COLORS[c] for c in cells],
+                            text=[f"{parameters[c]:,}" for c in cells], textposition="outside", showlegend=False,
+                            hovertemplate="%{x}: %{y:,} parameters<extra></extra>", name="parameters"), row=1, col=1)
+    means = [1000 * float(np.mean(times[c])) for c in cells]
+    figure.add_trace(go.Bar(x=labels, y=means, marker_color=[COLORS[c] for c in cells], showlegend=False,
+                            text=[f"{m:.1f} ms" for m in means], textposition="outside", name="mean",
+                            hovertemplate="%{x}: mean %{y:.2f} ms<extra></extra>"), row=1, col=2)
+    figure.add_trace(go.Scatter(x=[label for c, label in zip(cells, labels) for _ in times[c]],
+                                y=[1000 * t for c in cells for t in times[c]], mode="markers", showlegend=False,
+                                marker=dict(color="#222", size=7, opacity=0.6), name="repeats",
+                                hovertemplate="%{x}: %{y:.2f} ms<extra></extra>"), row=1, col=2)
+    figure.update_yaxes(title="parameters", row=1, col=1, range=[0, 1.2 * max(parameters.values())])
+    figure.update_yaxes(title="milliseconds (forward, backward, update)", row=1, col=2,
+                        range=[0, 1.25 * max(1000 * max(t) for t in times.values())])
+    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=20, t=90 if title else 50, b=60),
+                                       title=dict(text=title, x=0.01, y=0.98, yanchor="top", yref="container")))
+    return figure
+
+
+def curves_figure(summaries: Mapping[str, Mapping[str, dict]], titles: Mapping[str, str], block: int,
+                  live: Mapping[str, Mapping[str, Sequence[float]]] | None = None, height: int = 420) -> go.Figure:
+    """Learning curves per task (one panel each): the mean over seeds (line) and min-max (band) per model,
+    the "learned nothing" line, and optionally one live run per model (thin dotted)."""
+    from plotly.subplots import make_subplots
+
+    tasks = list(summaries)
+    if not tasks:
+        figure = go.Figure(layout=base_layout(height=height, xaxis=dict(visible=False), yaxis=dict(visible=False)))
+        figure.add_annotation(text="No stored learning curves to show (see the message above).", showarrow=False,
+                              font=dict(size=16, color="#555"), xref="paper", yref="paper", x=0.5, y=0.5)
+        return figure
+    figure = make_subplots(rows=1, cols=len(tasks), horizontal_spacing=0.07, subplot_titles=[titles[t] for t in tasks])
+    for col, task in enumerate(tasks, start=1):
+        summary = summaries[task]
+        baseline = None
+        for cell, s in summary.items():
+            x = (np.arange(len(s["mean"])) + 1) * block
+            name = f"{NAMES.get(cell, cell)}"
+            figure.add_trace(_band(x, s["low"], s["high"], COLORS[cell], name), row=1, col=col)
+            figure.add_trace(go.Scatter(x=x, y=s["mean"], mode="lines", line=dict(color=COLORS[cell], width=3),
+                                        name=name, legendgroup=name, showlegend=col == 1,
+                                        hovertemplate=f"{name}, {s['hidden_size']} units, {s['parameters']:,} params"
+                                                      f"<br>step %{{x}}: mean loss %{{y:.4f}}<extra></extra>"),
+                             row=1, col=col)
+            baseline = s["baseline"]
+            values = ((live or {}).get(task) or {}).get(cell)
+            if values:
+                lx = (np.arange(len(values)) + 1) * block
+                figure.add_trace(go.Scatter(x=lx, y=list(values), mode="lines", legendgroup=name, showlegend=False,
+                                            line=dict(color=COLORS[cell], width=1.5, dash="dot"), name=f"{name} live",
+                                            hovertemplate=f"{name}, live run<br>step %{{x}}: %{{y:.4f}}<extra></extra>"),
+                                 row=1, col=col)
+        if baseline is not None:
+            right = (max(len(s["mean"]) for s in summary.values())) * block
+            figure.add_trace(go.Scatter(x=[0, right], y=[baseline, baseline], mode="lines", name="learned nothing",
+                                        line=dict(color=BASELINE_COLOR, dash="dash", width=2), showlegend=col == 1,
+                                        legendgroup="baseline", hoverinfo="skip"), row=1, col=col)
+        figure.update_yaxes(type="log", row=1, col=col, **LOG_TICKS)
+        figure.update_xaxes(title="training step", row=1, col=col)
+    figure.update_yaxes(title="training loss (log scale)", row=1, col=1)
+    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=20, t=100, b=60),
+                                       legend=dict(orientation="h", yanchor="bottom", y=1.1, x=0)))
+    return figure
+
+
+def data_quality_figure(runs: Sequence[tuple[str, Mapping[str, Sequence[float]]]], baseline: float,
+                        steps: int = 400, height: int = 420) -> go.Figure:
+    """Training loss (dashed) and clean test loss (solid) of GRUs trained on different data, newest run boldest."""
+    palette = ["#1f77b4", "#9467bd", "#2ca02c", "#8c564b", "#e377c2"]
+    figure = go.Figure(layout=base_layout(height=height, xaxis=dict(title="training step"),
+                                          yaxis=dict(title="loss (log scale)", type="log", **LOG_TICKS)))
+    for number, (label, run) in enumerate(runs):
+        color = palette[number % len(palette)]
+        newest = number == len(runs) - 1
+        for key, dash, what in (("test", "solid", "test, clean data"), ("train", "dash", "training set")):
+            figure.add_trace(go.Scatter(x=list(run["step"]), y=list(run[key]), mode="lines", name=f"{label}: {what}",
+                                        line=dict(color=color, dash=dash, width=3 if newest else 1.5),
+                                        opacity=1.0 if newest else 0.55,
+                                        hovertemplate=f"{label}, {what}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
+    figure.add_trace(go.Scatter(x=[0, steps], y=[baseline, baseline], mode="lines", name="learned nothing",
+                                line=dict(color=BASELINE_COLOR, dash="dot", width=2), hoverinfo="skip"))
+    if not runs:
+        figure.add_annotation(text="Press Train: the curves appear here while the GRU learns.", showarrow=False,
+                              xref="paper", yref="paper", x=0.5, y=0.75, font=dict(size=16, color="#555"))
+    figure.update_layout(legend=dict(orientation="v", yanchor="top", y=1, x=1.02, xanchor="left"),
+                         xaxis=dict(range=[0, steps]), margin=dict(l=80, r=20, t=30, b=60))
+    return figure
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory time scales (dashboard 05)
+
+TIMESCALE_SCALE = "Plasma"
+
+
+def timescale_figure(scales: np.ndarray, alignment: np.ndarray, signal_names: Sequence[str] = ("fast", "slow"),
+                     height: int = 420) -> go.Figure:
+    """Left: histogram of the units' time scales (log bins). Right: each unit's time scale against which target
+    it follows (|corr| with the slow signal minus |corr| with the fast one)."""
+    from plotly.subplots import make_subplots
+
+    scales = np.asarray(scales, dtype=float)
+    follows = alignment[:, 1] - alignment[:, 0]
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                           subplot_titles=("memory time scale of each unit", "which signal does each unit follow?"))
+    edges = np.logspace(0, np.log10(max(scales.max(), 2.0)) + 0.05, 13)
+    counts, _ = np.histogram(scales, bins=edges)
+    figure.add_trace(go.Bar(x=np.sqrt(edges[:-1] * edges[1:]), y=counts, width=np.diff(edges) * 0.9,
+                            marker_color=COLORS["gru"], showlegend=False, name="units",
+                            customdata=np.stack([edges[:-1], edges[1:]], 1),
+                            hovertemplate="%{y} units with time scale %{customdata[0]:.1f}-%{customdata[1]:.1f} steps"
+                                          "<extra></extra>"), row=1, col=1)
+    figure.add_trace(go.Scatter(x=scales, y=follows, mode="markers+text", text=[str(u) for u in range(len(scales))],
+                                textposition="top center", textfont=dict(size=11, color="#555"),
+                                marker=dict(size=12, color=np.log10(scales), colorscale=TIMESCALE_SCALE,
+                                            line=dict(width=1, color="#333")),
+                                customdata=alignment, showlegend=False, name="units",
+                                hovertemplate=(f"unit %{{text}}: time scale %{{x:.1f}} steps<br>|corr| with {signal_names[0]}"
+                                               f" %{{customdata[0]:.2f}}, with {signal_names[1]} %{{customdata[1]:.2f}}"
+                                               "<extra></extra>")), row=1, col=2)
+    figure.add_hline(y=0, line=dict(color="#bbb", dash="dash"), row=1, col=2)
+    figure.update_xaxes(type="log", title="time scale 1 / (1 − mean z), steps (log)", row=1, col=1)
+    figure.update_xaxes(type="log", title="time scale, steps (log)", row=1, col=2)
+    figure.update_yaxes(title="units", row=1, col=1)
+    figure.update_yaxes(title=f"follows {signal_names[1]} (up) or {signal_names[0]} (down)", range=[-1.05, 1.05],
+                        row=1, col=2)
+    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=20, t=60, b=60)))
+    return figure
+
+
+def impulse_figure(responses: Mapping[str, np.ndarray], step: int, lifetimes: Mapping[str, np.ndarray],
+                   unit_colors: Mapping[str, Sequence[str]] | None = None, height: int = 420) -> go.Figure:
+    """One panel per model: how far each unit's state moves after the input at ``step`` is nudged (log scale)."""
+    from plotly.subplots import make_subplots
+
+    cells = list(responses)
+    titles = [f"{NAMES.get(c, c)}: the nudge lives {np.median(lifetimes[c]):.0f} steps (median unit)" for c in cells]
+    figure = make_subplots(rows=1, cols=len(cells), shared_yaxes=True, horizontal_spacing=0.05, subplot_titles=titles)
+    for col, cell in enumerate(cells, start=1):
+        response = responses[cell]
+        steps = np.arange(1, response.shape[0] + 1)
+        colors = (unit_colors or {}).get(cell) or [COLORS.get(cell, "#444")] * response.shape[1]
+        for unit in range(response.shape[1]):
+            values = np.where(steps > step, response[:, unit], np.nan)  # 1-based steps: the nudge is at step + 1
+            values = np.where(values > 1e-7, values, np.nan)
+            figure.add_trace(go.Scatter(x=steps, y=values, mode="lines", line=dict(color=colors[unit], width=2),
+                                        opacity=0.8, showlegend=False, name=f"unit {unit}",
+                                        hovertemplate=f"{NAMES.get(cell, cell)} unit {unit}<br>step %{{x}}: "
+                                                      "|Δh| = %{y:.2g}<extra></extra>"), row=1, col=col)
+        figure.add_vline(x=step + 1, line=dict(color=BASELINE_COLOR, dash="dot"), row=1, col=col)
+        figure.update_xaxes(title="time step t", row=1, col=col)
+    figure.update_yaxes(type="log", exponentformat="power", range=[-6, 0.5])  # every panel: shared axes share no type
+    figure.update_yaxes(title="|change of h<sub>t</sub>| (log)", row=1, col=1)
+    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=20, t=60, b=60)))
+    return figure
+
+
+def trajectory_figure(projected: np.ndarray, variance: Sequence[float], hover: Sequence[str], title: str = "",
+                      height: int = 460) -> go.Figure:
+    """The hidden states of one sequence in their two principal directions, joined in time order, coloured by step."""
+    steps = np.arange(1, len(projected) + 1)
+    figure = go.Figure(layout=base_layout(
+        height=height, margin=dict(l=80, r=20, t=60 if title else 30, b=60),
+        title=dict(text=title, x=0.01, y=0.98, yanchor="top", yref="container"),
+        xaxis=dict(title=f"first principal direction ({100 * variance[0]:.0f}% of the variance)", zeroline=False),
+        yaxis=dict(title=f"second ({100 * variance[1]:.0f}%)", zeroline=False)))
+    figure.add_trace(go.Scatter(x=projected[:, 0], y=projected[:, 1], mode="lines", line=dict(color="#ccc", width=1),
+                                hoverinfo="skip", showlegend=False, name="path"))
+    figure.add_trace(go.Scatter(x=projected[:, 0], y=projected[:, 1], mode="markers", showlegend=False, name="states",
+                                marker=dict(size=9, color=steps, colorscale="Viridis",
+                                            colorbar=dict(title="time step", thickness=12)),
+                                customdata=list(hover), hovertemplate="%{customdata}<extra></extra>"))
+    return figure

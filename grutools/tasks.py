@@ -296,7 +296,61 @@ class Sunspots(Task):
         return windows[:, :-1, None], windows[:, 1:, None]
 
 
-TASKS = {"adding": AddingProblem, "copy": CopyTask, "sunspots": Sunspots}
+class TwoTimescales(Task):
+    """Track a fast and a slow running average of the same noisy input (memory on two time scales).
+
+    The input is white noise, one value per step. The two targets at every step
+    are exponential moving averages of it, y_fast = a_f y_fast + (1 − a_f) x and
+    y_slow likewise with a_s, each scaled to unit variance. With ``fast=2`` and
+    ``slow=20`` steps (a = 1 − 1/steps) a network needs units that forget within
+    a few steps and units that remember for tens of steps.
+    """
+
+    name = "timescales"
+    title = "Two time scales"
+    input_size = 1
+    output_size = 2
+    readout = "all"
+    baseline_label = "predict 0"
+    description = (
+        "The input is noise. At every step the model must output two running averages of it: one over the "
+        "last couple of steps (fast) and one over the last twenty or so (slow)."
+    )
+
+    def __init__(self, length: int = 100, fast: float = 2.0, slow: float = 20.0) -> None:
+        super().__init__(length)
+        if not 1.0 <= fast < slow:
+            raise ValueError(f"Two time scales: need 1 <= fast < slow; got fast={fast}, slow={slow}.")
+        self.fast, self.slow = fast, slow
+        self.decays = (1.0 - 1.0 / fast, 1.0 - 1.0 / slow)
+
+    @property
+    def baseline(self) -> float:
+        # predicting 0: the mean variance of the scaled targets, 1 - a^(2t) at step t (both start at 0)
+        t = torch.arange(1, self.length + 1, dtype=torch.float64)
+        return float(sum((1 - a ** (2 * t)).mean() for a in self.decays) / 2)
+
+    def sample(self, batch_size, generator=None, seed=None, split="train"):
+        gen = _generator(generator, seed)
+        x = torch.randn(batch_size, self.length, 1, generator=gen)
+        targets = []
+        for a in self.decays:
+            state = torch.zeros(batch_size)
+            values = []
+            for t in range(self.length):
+                state = a * state + (1 - a) * x[:, t, 0]
+                values.append(state)
+            targets.append(torch.stack(values, 1) / math.sqrt((1 - a) / (1 + a)))
+        return x, torch.stack(targets, -1)
+
+    def step_labels(self, x) -> list[str]:
+        return [f"input {row[0]:+.2f}" for row in _rows(x)]
+
+    def __repr__(self):
+        return f"TwoTimescales(length={self.length}, fast={self.fast}, slow={self.slow})"
+
+
+TASKS = {"adding": AddingProblem, "copy": CopyTask, "sunspots": Sunspots, "timescales": TwoTimescales}
 
 
 def make_task(name: str, length: int, **options) -> Task:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,10 +40,14 @@ def scale_recurrent(model: SequenceModel, scale: float) -> SequenceModel:
     return model
 
 
-def make_models(task: Task, hidden_size: int, scale: float = 1.0, seed: int = 0,
+def make_models(task: Task, hidden_size: int | Mapping[str, int], scale: float = 1.0, seed: int = 0,
                 cells: Sequence[str] = CELLS) -> dict[str, SequenceModel]:
-    """One model per cell type for ``task``, same hidden size and seed, recurrent weights times ``scale``."""
-    return {cell: scale_recurrent(SequenceModel(cell, hidden_size=hidden_size, seed=seed, **task.model_kwargs()), scale)
+    """One model per cell type for ``task``, same seed, recurrent weights times ``scale``.
+
+    ``hidden_size`` is one size for all, or a size per cell (e.g. matched parameter budgets).
+    """
+    sizes = hidden_size if isinstance(hidden_size, Mapping) else dict.fromkeys(cells, hidden_size)
+    return {cell: scale_recurrent(SequenceModel(cell, hidden_size=sizes[cell], seed=seed, **task.model_kwargs()), scale)
             for cell in cells}
 
 
@@ -171,12 +175,13 @@ class RaceResult:
     stopped: bool = False
 
 
-def race(task: Task, hidden_size: int = 32, steps: int = 500, cells: Sequence[str] = CELLS, lr: float = 1e-2,
+def race(task: Task, hidden_size: int | Mapping[str, int] = 32, steps: int = 500, cells: Sequence[str] = CELLS, lr: float = 1e-2,
          batch_size: int = 64, seed: int = 0, scale: float = 1.0, clip_grad: float | None = 1.0,
          record_every: int = 10, callback: Callable[[RaceResult], None] | None = None,
          stop: threading.Event | None = None, progress: bool = False) -> RaceResult:
     """Train one model per cell type in lock step, on the same batches, recording the gradient through time.
 
+    ``hidden_size`` is one size for all models or a size per cell type.
     Every ``record_every`` steps, |dLoss/dh_t| is measured on a fixed batch of 16
     sequences for each model (the heatmap of the race). A model whose loss becomes
     NaN stops (``result.diverged``) with its last finite weights; the others go on.

@@ -193,3 +193,56 @@ def test_table_view_reads_the_shipped_results_and_handles_a_missing_file(tmp_pat
     assert "length 100" in GradientExplorer.table_html() and "race-table" in GradientExplorer.table_html()
     missing = GradientExplorer.table_html(tmp_path / "none.csv")
     assert "missing" in missing and "python -m grutools race-table" in missing
+
+
+def test_claims_explorer_measures_reads_and_trains(tmp_path):
+    from grutools.apps import ClaimsExplorer
+    from grutools.compare import learning_curves
+
+    path = tmp_path / "curves.json"
+    learning_curves({"adding": 10}, seeds=[0, 1], hidden_size=4, steps=20, out=path, progress=False)
+    app = ClaimsExplorer(path)
+    bars = app.budget_plot.data[0]
+    assert list(bars.y) == [model_parameters_of(c, 32) for c in ("rnn", "gru", "lstm")]
+    app.mode.value = "equal budget"
+    budget = app.budget_plot.data[0].y
+    assert max(budget) - min(budget) <= 0.06 * budget[1]
+    assert "hidden sizes 32 and 27" in app.budget_text.value  # the LSTM's budget-matched size for 32 GRU units
+    assert "Adding problem: Test loss GRU" in app.curves_text.value
+    app.curves_mode.value = "equal budget"
+    app.live_task.value = "adding"
+    app.run_live_seed(wait=True)
+    assert "Live seed 101" in app.curves_status.value
+    assert any(t.name == "GRU live" for t in app.curves_plot.data)
+    app.train_size.value = 16
+    app.train_data(wait=True)
+    assert "16 sequences, noise 0.0" in app.data_status.value
+    assert {t.name for t in app.data_plot.data} >= {"16 sequences, noise 0.0: training set"}
+
+
+def model_parameters_of(cell, hidden):
+    from grutools import AddingProblem
+    from grutools.compare import model_parameters
+
+    return model_parameters(cell, AddingProblem(50), hidden)
+
+
+def test_claims_explorer_without_the_results_file_says_how_to_make_it(tmp_path):
+    from grutools.apps import ClaimsExplorer
+
+    app = ClaimsExplorer(tmp_path / "none.json")
+    assert "grutools-error" in app.curves_status.value and "learning-curves" in app.curves_status.value
+
+
+def test_memory_explorer_redraws_on_its_controls():
+    from grutools.apps import MemoryExplorer
+
+    app = MemoryExplorer()
+    shapes = app.impulse_plot.layout.shapes
+    assert shapes[0].x0 == 21  # the nudge at step 20 (0-based) is drawn at step 21
+    app.nudge_step.value = 60
+    assert app.impulse_plot.layout.shapes[0].x0 == 61 and "step 61" in app.impulse_text.value
+    before = app.trajectory_plot.data[1].x
+    app.path_sequence.value = 3
+    assert tuple(app.trajectory_plot.data[1].x) != tuple(before)
+    assert "units follow the slow average" in app.timescale_text.value or "Every unit follows" in app.timescale_text.value

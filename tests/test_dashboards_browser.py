@@ -190,3 +190,38 @@ def test_vanishing_dashboard_redraws_on_length_and_races(open_dashboard):
     assert curves["tanh RNN"] == curves["GRU"] == curves["LSTM"] == 100
     assert "length 100" in page.inner_text("body")  # the multi-seed table
     dashboard.assert_clean()
+
+
+def first_bar_values():
+    return """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                       .find(p => p.data && p.data.some(t => t.name === 'parameters'));
+                   return plot ? JSON.stringify(plot.data[0].y) : null; }"""
+
+
+def test_gru_vs_lstm_dashboard_counts_and_times_on_demand(open_dashboard):
+    dashboard = open_dashboard("04_gru_vs_lstm.ipynb")
+    page = dashboard.page
+    before = page.evaluate(first_bar_values())
+    assert before is not None
+    page.get_by_role("slider").first.focus()  # GRU hidden units
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"before => ({first_bar_values()})() !== before", arg=before, timeout=20_000)
+    assert "ends lower" in page.inner_text("body") or "tied within the spread" in page.inner_text("body")
+    dashboard.assert_clean()
+
+
+IMPULSE_LINE = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                    .find(p => p.layout && p.layout.shapes && p.layout.shapes.length && p.data.some(
+                          t => String(t.hovertemplate || '').includes('|Δh|')));
+                  return plot ? plot.layout.shapes[0].x0 : null; }"""
+
+
+def test_memory_dashboard_moves_the_nudge(open_dashboard):
+    dashboard = open_dashboard("05_memory_timescales.ipynb")
+    page = dashboard.page
+    assert page.evaluate(IMPULSE_LINE) == 21
+    page.get_by_role("slider").first.focus()  # nudge at step
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => ({IMPULSE_LINE})() === 22", timeout=20_000)
+    assert "units follow" in page.inner_text(".grutools-findings >> nth=0") or "Every unit" in page.inner_text("body")
+    dashboard.assert_clean()

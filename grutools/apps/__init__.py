@@ -15,3 +15,11 @@ __all__ += ["GatesExplorer"]
 from .vanishing import GradientExplorer  # noqa: E402
 
 __all__ += ["GradientExplorer"]
+
+from .compare import ClaimsExplorer  # noqa: E402
+
+__all__ += ["ClaimsExplorer"]
+
+from .memory import MemoryExplorer  # noqa: E402
+
+__all__ += ["MemoryExplorer"]

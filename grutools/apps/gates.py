@@ -19,7 +19,7 @@ from ..training import History, TrainingDiverged, train
 from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, guarded, refresh_figure, show_figure
 
 CHECKPOINTS = DATA_DIR / "checkpoints"
-DEFAULT_LENGTHS = {"adding": 50, "copy": 30, "sunspots": 60}
+DEFAULT_LENGTHS = {"adding": 50, "copy": 30, "sunspots": 60, "timescales": 100}
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 TEST_SEED, TEST_BATCH = 1234, 64
 SNAPSHOTS = 20  # weight snapshots kept per live run, for the "through training" slider
