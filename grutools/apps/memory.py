@@ -107,12 +107,16 @@ class MemoryExplorer:
         figure = impulse_figure(responses, step, lives, unit_colors={"gru": self.unit_colors()})
         self.impulse_plot = show_figure(self.impulse_plot, figure)
         longest = {cell: int(v.max()) for cell, v in lives.items()}
+        long_units = self.scales >= np.median(self.scales)
+        long_life, short_life = np.mean(lives["gru"][long_units]), np.mean(lives["gru"][~long_units])
+        carry = ("carry it longer" if long_life > short_life else "do not carry it longer")
         self.impulse_text.value = _box([
             f"A nudge of +1 to the input at step {step + 1}: in the GRU it stays above 10% of its peak for "
             f"{np.median(lives['gru']):.0f} steps in the median unit and {longest['gru']} in the longest; in the "
             f"tanh RNN for {np.median(lives['rnn']):.0f} and {longest['rnn']}.",
-            "GRU lines are coloured by the unit's time scale (yellow: long, purple: short): the long-memory units "
-            "are the ones that carry the nudge.",
+            f"GRU lines are coloured by the unit's time scale (yellow: long, purple: short). The longer-memory half "
+            f"of the units keeps the nudge {long_life:.0f} steps on average, the other half {short_life:.0f}: "
+            f"they {carry}.",
         ])
 
     def redraw_trajectory(self) -> None:
