@@ -20,6 +20,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@# Voila finds templates under <prefix>/share/jupyter: link ours (Font Awesome served locally) there
 	mkdir -p $(VENV)/share/jupyter/voila/templates
 	ln -sfn "$(CURDIR)/share/jupyter/voila/templates/grulab" $(VENV)/share/jupyter/voila/templates/grulab
+	@# compile the fused CPU GRU now (about 20 s) rather than in a student's first dashboard
+	$(BIN)/python -m grutools build
 	touch $@
 
 install: $(VENV)/.installed

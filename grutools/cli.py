@@ -70,6 +70,21 @@ def _learning_curves(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    import warnings
+
+    from . import fast
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = fast.extension(verbose=args.verbose)
+    if module is None:
+        print(f"warning: {caught[-1].message if caught else 'the fast GRU could not be built'}", file=sys.stderr)
+        return 0  # not an error: grutools falls back to torch.nn.GRU
+    print(f"fast CPU GRU ready: {module.__file__}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``python -m grutools``."""
     parser = argparse.ArgumentParser(
@@ -119,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", default="data/results/learning_curves.json", help="JSON to write")
     p.set_defaults(run=_learning_curves)
+
+    p = commands.add_parser("build", help="compile the fast CPU GRU (done by make install)",
+                            description="Compile grutools' fused CPU GRU extension now (about 20 s) instead of at "
+                                        "first use. Where it cannot be built, grutools uses torch.nn.GRU.")
+    p.add_argument("--verbose", action="store_true", help="show the compiler's output")
+    p.set_defaults(run=_build)
 
     p = commands.add_parser("info", help="describe a saved model or history",
                             description="Print what a file written by 'train' or grutools.save holds.")

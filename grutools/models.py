@@ -55,7 +55,9 @@ class SequenceModel(nn.Module):
             draws from the global random state.
 
     Inputs are batch-first, ``(batch, time, input_size)``. The core is a
-    ``torch.nn.GRU``/``RNN``/``LSTM`` (``batch_first=True``) stored as ``self.core``,
+    ``torch.nn.GRU``/``RNN``/``LSTM`` (``batch_first=True``) stored as ``self.core``;
+    for a GRU it is a :class:`grutools.fast.FastGRU`, a ``torch.nn.GRU`` with a
+    fused CPU kernel (identical parameters and results),
     so ``model.core`` can be handed to :func:`grutools.trace` and its
     ``state_dict`` loads into a plain PyTorch module and back.
 
@@ -89,7 +91,9 @@ class SequenceModel(nn.Module):
         self.output_size = output_size
         self.num_layers = num_layers
         self.readout = readout
-        core_class = {"gru": nn.GRU, "rnn": nn.RNN, "lstm": nn.LSTM}[cell]
+        from .fast import FastGRU  # nn.GRU with a fused CPU kernel; nn.GRU itself on CUDA or without a compiler
+
+        core_class = {"gru": FastGRU, "rnn": nn.RNN, "lstm": nn.LSTM}[cell]
         with torch.random.fork_rng(enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)

@@ -125,6 +125,22 @@ def _initial_state(module: nn.RNNBase, h0, batch: int, like: Tensor) -> tuple[Te
     return h, c
 
 
+def _fused_gates(core: nn.RNNBase, x: Tensor, h0: Tensor) -> dict[str, Tensor] | None:
+    """The gates straight from :class:`grutools.fast.FastGRU`'s kernel, or ``None`` where it does not apply."""
+    from .fast import FastGRU
+
+    if not isinstance(core, FastGRU) or not core.fused_applies(x):
+        return None
+    hidden = core.hidden_size
+    layers = core.layer_outputs(x.to(core.weight_ih_l0.dtype), h0)
+    out: dict[str, list[Tensor]] = {"hidden": [], "reset": [], "update": [], "candidate": []}
+    for states, gates in layers:
+        out["hidden"].append(states.transpose(0, 1))
+        for index, name in enumerate(("reset", "update", "candidate")):
+            out[name].append(gates[..., index * hidden:(index + 1) * hidden].transpose(0, 1))
+    return {name: torch.stack(values) for name, values in out.items()}
+
+
 @torch.no_grad()
 def trace(module: nn.Module, x: Tensor, h0: Tensor | tuple[Tensor, Tensor] | None = None) -> Trace:
     """Run ``module`` on ``x`` and return every gate and state as a :class:`Trace`.
@@ -157,7 +173,10 @@ def trace(module: nn.Module, x: Tensor, h0: Tensor | tuple[Tensor, Tensor] | Non
     batch = time_major.shape[1]
     h_init, c_init = _initial_state(core, h0, batch, time_major)
 
-    kind = {nn.GRU: "gru", nn.LSTM: "lstm", nn.RNN: "rnn"}[type(core)]
+    kind = next(name for cls, name in ((nn.GRU, "gru"), (nn.LSTM, "lstm"), (nn.RNN, "rnn")) if isinstance(core, cls))
+    fused = _fused_gates(core, time_major, h_init)
+    if fused is not None:  # a FastGRU computed every gate already: take them, at no extra cost
+        return Trace(kind="gru", x=time_major.transpose(0, 1), **fused)
     collected: dict[str, list[Tensor]] = {}
     layer_input = time_major
     for layer in range(core.num_layers):

@@ -1,0 +1,80 @@
+"""Speed of grutools' fused CPU GRU against PyTorch's GRU, LSTM and RNN, side by side (issue: fast GRU).
+
+For each size (batch, length, hidden; 2 inputs), the median time of a forward
+pass and of a forward+backward pass, and the ratios that matter: ours against
+``nn.LSTM`` (target: 1.0 or less) and ``nn.GRU`` against ours (target: 3 or more).
+Then gate extraction: :func:`grutools.trace` against one forward pass of the same
+module (target: under 0.5 of a forward pass *extra*), for ours and for ``nn.GRU``.
+
+Usage: ``python benchmarks/fast_gru.py [--repeats 7] [--threads N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+
+from grutools import trace
+from grutools.fast import FastGRU, available
+
+SIZES = [(32, 50, 16), (64, 100, 32), (64, 100, 64), (128, 100, 64), (128, 200, 128), (128, 500, 128)]
+
+
+def median_ms(function, repeats: int) -> float:
+    for _ in range(2):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not available():
+        print("the fast GRU is not built here (see the warning above); nothing to compare", file=sys.stderr)
+        return 1
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeats} runs, milliseconds\n")
+    header = (f"{'batch x length x hidden':>24} | {'fwd: GRU':>9} {'LSTM':>7} {'RNN':>7} {'ours':>7} | "
+              f"{'fwd+bwd: GRU':>13} {'LSTM':>7} {'RNN':>7} {'ours':>7} | {'ours/LSTM':>9} {'GRU/ours':>8}")
+    print(header)
+    print("-" * len(header))
+    for batch, length, hidden in SIZES:
+        x = torch.randn(batch, length, 2)
+        modules = {"GRU": torch.nn.GRU(2, hidden, batch_first=True), "LSTM": torch.nn.LSTM(2, hidden, batch_first=True),
+                   "RNN": torch.nn.RNN(2, hidden, batch_first=True), "ours": FastGRU(2, hidden, batch_first=True)}
+        repeats = args.repeats if length * hidden < 30_000 else max(3, args.repeats // 2)
+        forward, both = {}, {}
+        for name, module in modules.items():
+            with torch.no_grad():
+                forward[name] = median_ms(lambda m=module, x=x: m(x), repeats)
+            both[name] = median_ms(lambda m=module, x=x: m(x)[0].sum().backward(), repeats)
+        print(f"{f'{batch} x {length} x {hidden}':>24} | {forward['GRU']:9.2f} {forward['LSTM']:7.2f} {forward['RNN']:7.2f} "
+              f"{forward['ours']:7.2f} | {both['GRU']:13.2f} {both['LSTM']:7.2f} {both['RNN']:7.2f} {both['ours']:7.2f} | "
+              f"{both['ours'] / both['LSTM']:9.2f} {both['GRU'] / both['ours']:8.2f}")
+    print("\nGate extraction: trace(module, x) against one forward pass (no gradient)")
+    print(f"{'batch x length x hidden':>24} | {'module':>8} {'forward':>8} {'trace':>8} {'extra / forward':>16}")
+    for batch, length, hidden in SIZES[:4]:
+        x = torch.randn(batch, length, 2)
+        for name, module in (("ours", FastGRU(2, hidden, batch_first=True)),
+                             ("nn.GRU", torch.nn.GRU(2, hidden, batch_first=True))):
+            with torch.no_grad():
+                f = median_ms(lambda m=module, x=x: m(x), args.repeats)
+            t = median_ms(lambda m=module, x=x: trace(m, x), args.repeats)
+            print(f"{f'{batch} x {length} x {hidden}':>24} | {name:>8} {f:8.2f} {t:8.2f} {(t - f) / f:16.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
