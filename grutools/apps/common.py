@@ -120,8 +120,10 @@ class BackgroundTraining:
     """
 
     def __init__(self, on_progress: Callable[[History], None], on_done: Callable[[object, BaseException | None], None],
-                 interval: float = 0.25, threads: int = 1) -> None:
+                 interval: float = 0.25, threads: int = 1, budget: float = 0.03) -> None:
         self.threads = threads
+        self.budget = budget
+        self._gap = interval
         self.on_progress = on_progress
         self.on_done = on_done
         self.interval = interval
@@ -133,17 +135,25 @@ class BackgroundTraining:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def report(self, history: History) -> None:
+    def report(self, history) -> None:
+        """Call ``on_progress`` if the last call is long enough ago (pass this as the training callback).
+
+        The gap adapts so that drawing takes at most ``budget`` of the training
+        time: at least ``interval`` seconds, longer when a redraw is expensive.
+        """
         now = time.perf_counter()
-        if now - self._last >= self.interval:
-            self._last = now
+        if now - self._last >= self._gap:
             self.on_progress(history)
+            done = time.perf_counter()
+            self._gap = max(self.interval, (done - now) / self.budget)
+            self._last = done
 
     def start(self, run: Callable[[threading.Event, Callable[[History], None]], object]) -> None:
         if self.running:
             raise RuntimeError("training is already running; press Stop first.")
         self._stop = threading.Event()
         self._last = time.perf_counter()
+        self._gap = self.interval
 
         def target():
             result, error = None, None

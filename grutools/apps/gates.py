@@ -294,9 +294,10 @@ class GatesExplorer:
         # runs in the training thread: send 1-D float32 arrays (binary buffers), far cheaper than JSON lists
         steps = np.asarray(history.step, dtype=np.float32)
         loss = np.asarray(history.loss, dtype=np.float32)
+        stride = max(1, len(loss) // 600)  # the faint per-step curve: at most ~600 points, enough to see the noise
         self.progress.value = len(loss)
         with self.loss_figure.batch_update():
-            self.loss_figure.data[0].x, self.loss_figure.data[0].y = steps, loss
+            self.loss_figure.data[0].x, self.loss_figure.data[0].y = steps[::stride], loss[::stride]
             self.loss_figure.data[1].x, self.loss_figure.data[1].y = steps, smooth(loss, 20).astype(np.float32)
 
     def _on_done(self, history: History | None, error: BaseException | None) -> None:
