@@ -60,6 +60,13 @@ def show_figure(widget, figure, width: int | None = None):
     return widget
 
 
+def findings_html(sentences: list[str], heading: str = "") -> str:
+    """A shaded box of bullet points (what a run or a measurement shows), class ``grutools-findings``."""
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+    return (f'<div class="grutools-findings" style="background:#f5f9ff;border-left:4px solid #1f77b4;padding:6px 14px;'
+            f'font-size:15px;line-height:1.45">{heading}<ul style="margin:4px 0">{items}</ul></div>')
+
+
 class StatusLine(widgets.HTML):
     """One line of feedback under the controls: information, success or a readable error (never a traceback)."""
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import ipywidgets as widgets
 
 from ..compare import (
@@ -22,18 +20,12 @@ from ..models import CELLS
 from ..plots import NAMES, budget_figure, curves_figure, data_quality_figure
 from ..tasks import DATA_DIR, TASKS, make_task
 from ..vanishing import race
-from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, guarded, show_figure
+from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, findings_html, guarded, show_figure
 
 CURVES = DATA_DIR / "results" / "learning_curves.json"
 CURVES_COMMAND = "python -m grutools learning-curves --out data/results/learning_curves.json"
 MODES = ("equal size", "equal budget")
 TRAIN_SIZES = [16, 64, 256, 1024, 8192]
-
-
-def _box(sentences: list[str]) -> str:
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-    return (f'<div class="grutools-findings" style="background:#f5f9ff;border-left:4px solid #1f77b4;padding:6px 14px;'
-            f'font-size:15px;line-height:1.45"><ul style="margin:4px 0">{items}</ul></div>')
 
 
 class ClaimsExplorer:
@@ -134,7 +126,7 @@ class ClaimsExplorer:
         self.budget_plot = show_figure(self.budget_plot, budget_figure(parameters, sizes, times, title=title))
         mean = {c: sum(t) / len(t) for c, t in times.items()}
         faster = "faster" if mean["gru"] < mean["lstm"] else "slower"
-        self.budget_text.value = _box([
+        self.budget_text.value = findings_html([
             f"The GRU has {parameters['gru']:,} parameters, {parameters['gru'] / parameters['lstm']:.0%} of the "
             f"LSTM's {parameters['lstm']:,} (hidden sizes {sizes['gru']} and {sizes['lstm']}).",
             f"One training step of the GRU took {1000 * mean['gru']:.1f} ms against {1000 * mean['lstm']:.1f} ms for "
@@ -168,7 +160,7 @@ class ClaimsExplorer:
                                                              for c, v in s.items()) for t, s in summaries.items())
         sentences.append(f"{len(settings['seeds'])} seeds, {settings['steps']} steps, batch {settings['batch_size']}, "
                          f"learning rate {settings['lr']}. Models: {sizes}.")
-        self.curves_text.value = _box(sentences) + (f'<p style="color:#555;margin:4px 0">Regenerate (about 10 minutes): '
+        self.curves_text.value = findings_html(sentences) + (f'<p style="color:#555;margin:4px 0">Regenerate (about 10 minutes): '
                                                     f"<code>{CURVES_COMMAND}</code></p>")
 
     def run_live_seed(self, wait: bool = False) -> None:

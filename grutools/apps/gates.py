@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -16,7 +15,16 @@ from ..plots import gate_heatmaps_figure, loss_figure, saturation_figure, smooth
 from ..tasks import DATA_DIR, TASKS, Task, make_task
 from ..trace import Trace, trace
 from ..training import History, TrainingDiverged, train
-from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, guarded, refresh_figure, show_figure
+from .common import (
+    LABEL_STYLE,
+    BackgroundTraining,
+    StatusLine,
+    control_layout,
+    findings_html,
+    guarded,
+    refresh_figure,
+    show_figure,
+)
 
 CHECKPOINTS = DATA_DIR / "checkpoints"
 DEFAULT_LENGTHS = {"adding": 50, "copy": 30, "sunspots": 60, "timescales": 100}
@@ -204,14 +212,11 @@ class GatesExplorer:
         self.saturation_plot = show_figure(self.saturation_plot, saturation_figure(trained, untrained))
         sentences = describe_run(after, before, self.task, layer)
         steps = self.history.snapshots[-1][0] if self.history.snapshots else 0
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-        self.findings.value = (f'<div class="grutools-findings" style="background:#f5f9ff;border-left:4px solid #1f77b4;'
-                               f'padding:6px 14px;font-size:15px;line-height:1.45"><b>What this model does</b> '
-                               f'(layer {layer + 1}, after {steps} training steps, on {TEST_BATCH} test sequences):'
-                               f'<ul style="margin:4px 0">{items}</ul></div>')
+        self.findings.value = findings_html(sentences, f"<b>What this model does</b> (layer {layer + 1}, after {steps} "
+                                                       f"training steps, on {TEST_BATCH} test sequences):")
 
-    def _draw_loss(self, history: History, max_steps: int) -> None:
-        task = self.task
+    def _draw_loss(self, history: History, max_steps: int, task: Task | None = None) -> None:
+        task = task or self.task
         figure = loss_figure({"gru": (history.step, history.loss)}, baseline=task.baseline,
                              baseline_label=task.baseline_label, max_steps=max_steps, height=400,
                              title=f"Training loss: {task.title}, length {task.length}",
@@ -248,20 +253,13 @@ class GatesExplorer:
         self._pending = (task, model, steps, lr)
         self.progress.max, self.progress.value = steps, 0
         self._set_training(True)
-        self._draw_loss_for(task, History(), steps)
+        self._draw_loss(History(), steps, task)
         self.status.info(f"Training a GRU ({model.hidden_size} units x {model.num_layers} layer(s)) on {task.title}, "
                          f"length {task.length}, learning rate {lr:g}...")
         self.job.start(lambda stop, report: train(model, task, steps=steps, lr=lr, seed=self.seed, callback=report,
                                                   stop=stop, snapshot_every=max(1, steps // SNAPSHOTS)))
         if wait:
             self.job.join()
-
-    def _draw_loss_for(self, task: Task, history: History, steps: int) -> None:
-        previous, self.task = self.task, task
-        try:
-            self._draw_loss(history, max_steps=steps)
-        finally:
-            self.task = previous
 
     def show_previous(self) -> None:
         """Swap the shown model with the one shown before the last training run (so a bad run loses nothing)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import ipywidgets as widgets
 import numpy as np
 from plotly.colors import sample_colorscale
@@ -14,16 +12,10 @@ from ..memory import impulse_response, lifetimes, pca_trajectory, unit_alignment
 from ..plots import TIMESCALE_SCALE, impulse_figure, timescale_figure, trajectory_figure
 from ..tasks import DATA_DIR, TwoTimescales
 from ..trace import trace
-from .common import LABEL_STYLE, StatusLine, control_layout, guarded, show_figure
+from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
 
 CHECKPOINTS = {cell: DATA_DIR / "checkpoints" / f"timescales_{cell}.pt" for cell in ("gru", "rnn")}
 REGENERATE = "make data"
-
-
-def _box(sentences: list[str]) -> str:
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-    return (f'<div class="grutools-findings" style="background:#f5f9ff;border-left:4px solid #1f77b4;padding:6px 14px;'
-            f'font-size:15px;line-height:1.45"><ul style="margin:4px 0">{items}</ul></div>')
 
 
 class MemoryExplorer:
@@ -53,7 +45,7 @@ class MemoryExplorer:
         self.alignment = unit_alignment(gru, self.x, self.y)
 
         self.timescale_plot = show_figure(None, timescale_figure(self.scales, self.alignment))
-        self.timescale_text = widgets.HTML(_box(self.describe_units()))
+        self.timescale_text = widgets.HTML(findings_html(self.describe_units()))
         self.timescale_view = widgets.VBox([self.timescale_plot, self.timescale_text])
 
         view = dict(style=LABEL_STYLE, layout=control_layout(), continuous_update=False)
@@ -110,7 +102,7 @@ class MemoryExplorer:
         long_units = self.scales >= np.median(self.scales)
         long_life, short_life = np.mean(lives["gru"][long_units]), np.mean(lives["gru"][~long_units])
         carry = ("carry it longer" if long_life > short_life else "do not carry it longer")
-        self.impulse_text.value = _box([
+        self.impulse_text.value = findings_html([
             f"A nudge of +1 to the input at step {step + 1}: in the GRU it stays above 10% of its peak for "
             f"{np.median(lives['gru']):.0f} steps in the median unit and {longest['gru']} in the longest; in the "
             f"tanh RNN for {np.median(lives['rnn']):.0f} and {longest['rnn']}.",
