@@ -20,6 +20,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@# Voila finds templates under <prefix>/share/jupyter: link ours (Font Awesome served locally) there
 	mkdir -p $(VENV)/share/jupyter/voila/templates
 	ln -sfn "$(CURDIR)/share/jupyter/voila/templates/grulab" $(VENV)/share/jupyter/voila/templates/grulab
+	@# plotly's 5 MB widget bundle as a static file of the template: fetched once and cached by the browser
+	@# (a copy: Voila's static handler refuses symlinks that leave the template folder)
+	cp -f "$$($(BIN)/python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "widgetbundle.js")')" \
+	  share/jupyter/voila/templates/grulab/static/plotly-widget.js
 	@# compile the fused CPU GRU now (about 20 s) rather than in a student's first dashboard
 	$(BIN)/python -m grutools build
 	touch $@

@@ -225,3 +225,19 @@ def test_memory_dashboard_moves_the_nudge(open_dashboard):
     page.wait_for_function(f"() => ({IMPULSE_LINE})() === 22", timeout=20_000)
     assert "units follow" in page.inner_text(".grutools-findings >> nth=0") or "Every unit" in page.inner_text("body")
     dashboard.assert_clean()
+
+
+def test_plotly_is_fetched_once_as_a_file_not_sent_per_plot_over_the_websocket(browser, server):
+    """Four plots used to cost 4 x 5 MB of websocket traffic; now the bundle is one cacheable static file."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    frames, bundles = [], []
+    page.on("request", lambda r: bundles.append(r.url) if "plotly-widget.js" in r.url else None)
+    client = page.context.new_cdp_session(page)
+    client.send("Network.enable")
+    client.on("Network.webSocketFrameReceived", lambda e: frames.append(len(e["response"]["payloadData"])))
+    page.goto(dashboard_url(server, "02_gates_over_time.ipynb"))
+    wait_for_dashboard(page)
+    assert page.locator(".js-plotly-plot").count() == 4
+    assert len(bundles) == 1 and is_local(bundles[0])
+    assert sum(frames) < 3 * 2**20, f"{sum(frames) / 2**20:.1f} MB came over the websocket"
+    page.close()

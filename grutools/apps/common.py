@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 import torch
@@ -44,18 +47,48 @@ def refresh_figure(widget, figure) -> None:
             widget.update_layout(figure.layout.to_plotly_json(), overwrite=True)
 
 
+TEMPLATE_STATIC = Path(__file__).resolve().parents[2] / "share" / "jupyter" / "voila" / "templates" / "grulab" / "static"
+BUNDLE = "plotly-widget.js"  # plotly's widget bundle, copied here by `make install`
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_class(url: str):
+    import plotly.graph_objects as go
+
+    return type("CachedFigureWidget", (go.FigureWidget,), {"_esm": url, "__doc__": go.FigureWidget.__doc__})
+
+
+def figure_widget_class():
+    """``FigureWidget``, or under Voilà a subclass that loads plotly.js by URL instead of through the websocket.
+
+    A plain ``FigureWidget`` sends its 5 MB JavaScript bundle over the websocket once
+    per instance (four plots: 20 MB per student per page load). Served as a static
+    file of our Voilà template, the bundle is fetched once and then cached by the
+    browser. Used only where the kernel knows the page's address (Voilà sets
+    ``VOILA_REQUEST_URL``) and ``make install`` has copied the bundle there.
+    """
+    import plotly
+    import plotly.graph_objects as go
+
+    request = os.environ.get("VOILA_REQUEST_URL")
+    if not request or not (TEMPLATE_STATIC / BUNDLE).exists():
+        return go.FigureWidget
+    address = urlsplit(request)
+    base = os.environ.get("VOILA_BASE_URL", "/")
+    return _cached_class(f"{address.scheme}://{address.netloc}{base}voila/templates/grulab/static/{BUNDLE}"
+                         f"?v={plotly.__version__}")
+
+
 def show_figure(widget, figure, width: int | None = None):
     """Return a ``FigureWidget`` showing ``figure``: a new one if ``widget`` is ``None``, else ``widget`` refreshed.
 
     A ``FigureWidget`` must be *created* from its first figure: traces added to an
     empty widget before it is displayed never reach the browser.
     """
-    import plotly.graph_objects as go
-
     if width is not None:
         figure.update_layout(width=width)
     if widget is None:
-        return go.FigureWidget(figure)
+        return figure_widget_class()(figure)
     refresh_figure(widget, figure)
     return widget
 

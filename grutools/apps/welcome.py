@@ -9,7 +9,7 @@ from ..models import CELLS, SequenceModel
 from ..plots import NAMES, loss_figure, smooth
 from ..tasks import AddingProblem
 from ..training import History, TrainingDiverged, train
-from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, guarded
+from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, figure_widget_class, guarded
 
 
 class TrainingDemo(widgets.HBox):
@@ -37,7 +37,7 @@ class TrainingDemo(widgets.HBox):
         self.status = StatusLine(layout=control_layout())
         self.runs: dict[str, History] = {}
         task = AddingProblem(length)
-        self.figure = go.FigureWidget(self._empty_figure(task, steps))
+        self.figure = figure_widget_class()(self._empty_figure(task, steps))
         self.job = BackgroundTraining(self._on_progress, self._on_done)
 
         self.train_button.on_click(guarded(self.status)(lambda _: self.train()))
