@@ -19,7 +19,7 @@ import torch
 
 from .models import CELLS, SequenceModel
 from .tasks import Task, make_task
-from .training import Trainer
+from .training import Trainer, evaluate
 from .vanishing import race
 
 # the tasks and lengths of the GRU-vs-LSTM study (dashboard 04)
@@ -89,9 +89,7 @@ def learning_curves(tasks: Mapping[str, int] = STUDY_TASKS, seeds: Sequence[int]
                               progress=progress)
                 for cell, history in result.histories.items():
                     model = result.models[cell]
-                    x, y = task.sample(256, seed=1234, split="test")
-                    with torch.no_grad():
-                        test = task.loss(model(x), y).item()
+                    test = evaluate(model, task)  # a held-out batch of 256, the same for every run
                     runs.append({"task": name, "length": length, "mode": mode, "cell": cell, "seed": seed,
                                  "hidden_size": sizes[cell], "parameters": model.parameter_count(),
                                  "curve": [round(v, 6) for v in block_means(history.loss)], "test_loss": round(test, 6),

@@ -108,12 +108,12 @@ class GradientExplorer:
         task = AddingProblem(self.length.value)
         return make_models(task, self.hidden.value, scale=self.scale.value, seed=self.seed)
 
-    def measure(self) -> dict[str, dict[str, np.ndarray | float]]:
+    def measure(self, models: dict[str, SequenceModel] | None = None) -> dict[str, dict[str, np.ndarray | float]]:
         """Per model: mean |dLoss/dh_t| and mean one-step Jacobian norm over a batch of 16, and the fitted decay."""
         task = AddingProblem(self.length.value)
         x, y = task.sample(16, seed=self.seed + 7)
         out = {}
-        for cell, model in self.current_models().items():
+        for cell, model in (models or self.current_models()).items():
             per_sequence = gradient_norms(model, x, y).numpy()
             norms = per_sequence.mean(0)
             out[cell] = {"norms": norms, "gain": gradient_gain(per_sequence),
@@ -122,8 +122,8 @@ class GradientExplorer:
 
     def redraw_gradients(self) -> None:
         """Measure and redraw (what moving any control of the gradient view does)."""
-        measured = self.measure()
         models = self.current_models()
+        measured = self.measure(models)
         where = ("after the race" if self.weights.value == "trained"
                  else f"at initialisation, recurrent weights ×{self.scale.value:g}")
         hidden = next(iter(models.values())).hidden_size
