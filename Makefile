@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 PORT ?= 8866
+IP ?= 127.0.0.1
 TORCH = torch==2.13.0
 
 .PHONY: install dashboards lab test chromium lint clean-notebooks data results
@@ -17,21 +18,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@# Voila finds templates under <prefix>/share/jupyter: link ours (Font Awesome served locally) there
-	mkdir -p $(VENV)/share/jupyter/voila/templates
-	ln -sfn "$(CURDIR)/share/jupyter/voila/templates/grulab" $(VENV)/share/jupyter/voila/templates/grulab
-	@# plotly's 5 MB widget bundle as a static file of the template: fetched once and cached by the browser
-	@# (a copy: Voila's static handler refuses symlinks that leave the template folder)
-	cp -f "$$($(BIN)/python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "widgetbundle.js")')" \
-	  share/jupyter/voila/templates/grulab/static/plotly-widget.js
-	@# compile the fused CPU GRU now (about 20 s) rather than in a student's first dashboard
-	$(BIN)/python -m grutools build
+	@# our Voila template, plotly's widget bundle beside it, and the fast GRU compiled (shared with Binder's postBuild)
+	scripts/install_voila_template.sh "$(CURDIR)/$(VENV)" $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
 
 dashboards: install
-	$(BIN)/voila notebooks/ --port=$(PORT)
+	$(BIN)/voila notebooks/ --port=$(PORT) --Voila.ip=$(IP)
 
 lab: install
 	$(BIN)/jupyter lab notebooks/

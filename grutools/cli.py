@@ -85,6 +85,15 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    pages = export(args.out, args.notebooks or None, progress=not args.quiet)
+    print(f"Wrote {len(pages)} pages, index.html and plotly.min.js to {args.out}/ (open index.html, or copy the "
+          f"folder to a course page).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``python -m grutools``."""
     parser = argparse.ArgumentParser(
@@ -140,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
                                         "first use. Where it cannot be built, grutools uses torch.nn.GRU.")
     p.add_argument("--verbose", action="store_true", help="show the compiler's output")
     p.set_defaults(run=_build)
+
+    p = commands.add_parser("export", help="static HTML copies of the dashboards, for a course page",
+                            description="Run every dashboard once and write a static HTML page of each (narrative, "
+                                        "interactive plotly figures, findings; no controls, no kernel) plus "
+                                        "plotly.min.js, to post on a course page. Nothing is loaded from the internet.")
+    p.add_argument("notebooks", nargs="*", help="notebook names (default: all in notebooks/)")
+    p.add_argument("--out", default="site", help="folder to write (default: site)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_export)
 
     p = commands.add_parser("info", help="describe a saved model or history",
                             description="Print what a file written by 'train' or grutools.save holds.")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,15 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
+
+
+class ServerURL(str):
+    """The base URL of a running Voilà server; ``.pid`` is its process id."""
+
+    def __new__(cls, url: str, pid: int):
+        self = super().__new__(cls, url)
+        self.pid = pid
+        return self
 
 
 def free_port() -> int:
@@ -56,7 +65,7 @@ def voila_server(port: int | None = None, extra_args: list[str] | None = None, t
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"voila did not answer on {url} within {timeout:.0f} s") from None
                 time.sleep(0.3)
-        yield url
+        yield ServerURL(url, process.pid)
     finally:
         process.terminate()
         try:
@@ -96,3 +105,196 @@ def wait_for_dashboard(page, timeout_ms: int = 90_000, plots: int = 1) -> None:
     page.wait_for_function("() => !document.querySelector('.voila-spinner, #loading')"
                            " || getComputedStyle(document.querySelector('.voila-spinner, #loading')).display === 'none'",
                            timeout=timeout_ms)
+
+
+def notebook_names() -> list[str]:
+    """The dashboards, in order: the notebooks in ``notebooks/``."""
+    return sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def pools_filled(log_path: str | os.PathLike) -> int:
+    """How many times Voilà has logged a filled pre-heated kernel pool (at start and after each refill)."""
+    try:
+        return Path(log_path).read_text(errors="replace").count("Kernel pool of ")
+    except FileNotFoundError:
+        return 0
+
+
+def wait_for_pools(log_path: str | os.PathLike, count: int, timeout: float = 180.0) -> None:
+    """Wait until Voilà has logged ``count`` filled pools in all (see :func:`pools_filled`)."""
+    deadline = time.monotonic() + timeout
+    while pools_filled(log_path) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the kernel pools were not filled within {timeout:.0f} s (see {log_path})")
+        time.sleep(0.2)
+
+
+def cpu_busy(interval: float = 0.5) -> float:
+    """The fraction of this machine's CPU time that was busy over the next ``interval`` seconds (Linux)."""
+    def read():
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    total0, idle0 = read()
+    time.sleep(interval)
+    total1, idle1 = read()
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def wait_until_idle(threshold: float = 0.15, timeout: float = 120.0) -> float:
+    """Wait until the CPU is busy less than ``threshold`` of the time (a pre-heated kernel has run its notebook)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = cpu_busy()
+        if busy < threshold or time.monotonic() > deadline:
+            return busy
+
+
+def process_memory(pid: int) -> tuple[float, float]:
+    """``(rss, pss)`` of a process in MiB. PSS shares the pages of common libraries (torch) among processes."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        values[key] = int(rest.split()[0]) / 1024
+    return values.get("Rss", 0.0), values.get("Pss", 0.0)
+
+
+def kernel_processes(server_pid: int) -> list[int]:
+    """The process ids of the kernels Voilà started (children of the server running ``ipykernel``)."""
+    kernels = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == server_pid and b"ipykernel" in command:
+            kernels.append(int(entry.name))
+    return kernels
+
+
+PROTOCOL = "v1.kernel.websocket.jupyter.org"  # the kernel websocket's binary protocol, as JupyterLab's pages speak it
+
+
+def kernel_message(msg_type: str, content: dict, session: str, channel: str = "shell") -> dict:
+    """A Jupyter message (header, parent header, metadata, content) for the kernel websocket."""
+    import uuid
+
+    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "student", "session": session,
+                       "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "content": content, "channel": channel, "buffers": []}
+
+
+def encode_frame(msg: dict) -> bytes:
+    """``msg`` in the v1 protocol: a count and offsets (8-byte little-endian), the channel, then the JSON parts."""
+    import json
+
+    parts = [json.dumps(msg[key]).encode() for key in ("header", "parent_header", "metadata", "content")]
+    channel = msg["channel"].encode()
+    offsets = [8 * (len(parts) + 3), 8 * (len(parts) + 3) + len(channel)]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part))
+    head = b"".join(n.to_bytes(8, "little") for n in [len(offsets), *offsets])
+    return head + channel + b"".join(parts)
+
+
+def decode_frame(frame: str | bytes) -> dict:
+    """A message from the kernel websocket (the v1 protocol's binary form, or JSON text); buffers are left out."""
+    import json
+
+    if isinstance(frame, str):
+        return json.loads(frame)
+    count = int.from_bytes(frame[:8], "little")
+    offsets = [int.from_bytes(frame[8 * (i + 1):8 * (i + 2)], "little") for i in range(count)]
+    parts = [frame[offsets[i]:offsets[i + 1]] for i in range(1, count - 1)]
+    msg = {key: json.loads(part) for key, part in zip(("header", "parent_header", "metadata", "content"), parts)}
+    msg["channel"] = frame[offsets[0]:offsets[1]].decode()
+    return msg
+
+
+def page_kernel_id(html: str) -> str:
+    """The id of the kernel behind a Voilà page, from the page's configuration."""
+    import re
+
+    found = re.search(r'"kernelId": "([0-9a-f-]+)"', html)
+    if not found:
+        raise RuntimeError("no kernel id in the page")
+    return found.group(1)
+
+
+def shutdown_request(base: str, kernel_id: str) -> tuple[str, dict]:
+    """URL and headers of the POST with which a closing Voilà page shuts its kernel down (with an XSRF token pair)."""
+    import secrets
+
+    token = secrets.token_hex(16)
+    return f"{base}/voila/api/shutdown/{kernel_id}", {"Cookie": f"_xsrf={token}", "X-XSRFToken": token}
+
+
+class KernelSocket:
+    """The websocket of a dashboard's kernel, spoken to as the page's JavaScript does (``await KernelSocket.open``)."""
+
+    def __init__(self, connection, session: str) -> None:
+        self.connection = connection
+        self.session = session
+        self.kernel_errors: list[str] = []
+
+    @classmethod
+    async def open(cls, base: str, kernel_id: str, timeout: float = 60.0) -> KernelSocket:
+        import uuid
+
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        session = uuid.uuid4().hex
+        url = base.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels?session_id={session}"
+        request = HTTPRequest(url, request_timeout=timeout)
+        return cls(await websocket_connect(request, subprotocols=[PROTOCOL], max_message_size=256 * 2**20), session)
+
+    def send(self, msg_type: str, content: dict, metadata: dict | None = None) -> str:
+        """Send a message on the shell channel; returns its id."""
+        msg = kernel_message(msg_type, content, self.session)
+        msg["metadata"] = metadata or {}
+        self.connection.write_message(encode_frame(msg), binary=True)
+        return msg["header"]["msg_id"]
+
+    async def receive(self, until: Callable[[dict], bool], timeout: float = 60.0) -> dict:
+        """Read messages until one satisfies ``until`` (``TimeoutError`` after ``timeout`` s); records kernel errors."""
+        import asyncio
+
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no such message within {timeout} s")
+            frame = await asyncio.wait_for(self.connection.read_message(), left)
+            if frame is None:
+                raise ConnectionError("the kernel websocket closed")
+            msg = decode_frame(frame)
+            if msg["header"]["msg_type"] == "error":
+                self.kernel_errors.append(f"{msg['content'].get('ename')}: {msg['content'].get('evalue')}")
+            if until(msg):
+                return msg
+
+    async def idle_after(self, msg_id: str, timeout: float = 60.0) -> None:
+        """Wait until the kernel is idle again after handling message ``msg_id``."""
+        await self.receive(lambda m: m["header"]["msg_type"] == "status" and m["parent_header"].get("msg_id") == msg_id
+                           and m["content"]["execution_state"] == "idle", timeout)
+
+    async def widget_states(self, timeout: float = 60.0) -> dict:
+        """Every widget's state, asked for as the page's widget manager does (``jupyter.widget.control``)."""
+        import uuid
+
+        comm_id = uuid.uuid4().hex
+        opened = self.send("comm_open", {"comm_id": comm_id, "target_name": "jupyter.widget.control", "data": {}},
+                           metadata={"version": "1.0.0"})
+        await self.idle_after(opened, timeout)  # the kernel may take the next message before this one otherwise
+        self.send("comm_msg", {"comm_id": comm_id, "data": {"method": "request_states"}})
+        reply = await self.receive(lambda m: m["header"]["msg_type"] == "comm_msg"
+                                   and m["content"]["data"].get("method") == "update_states", timeout)
+        return reply["content"]["data"]["states"]
+
+    def close(self) -> None:
+        self.connection.close()

@@ -72,3 +72,28 @@ def test_data_has_a_readme_with_sources_and_licences():
         if file.is_file() and file.name != "README.md":
             assert file.name.lower() in text, f"data/README.md does not describe {file.name}"
     assert "licen" in text and "public domain" in text
+
+
+def test_binder_runs_the_same_set_up_as_make_install():
+    post_build = ROOT / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable for repo2docker"
+    assert "scripts/install_voila_template.sh" in post_build.read_text()
+    assert "scripts/install_voila_template.sh" in (ROOT / "Makefile").read_text()
+    assert not (ROOT / "binder").exists()  # repo2docker would then ignore environment.yml and postBuild at the root
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(r"mybinder\.org/v2/gh/[^)\s]+\?urlpath=voila/render/notebooks/00_welcome\.ipynb", readme)
+
+
+def test_every_template_page_works_offline():
+    template = ROOT / "share" / "jupyter" / "voila" / "templates" / "grulab"
+    for page in ("page.html", "503.html", "index.html.j2"):
+        text = (template / page).read_text()
+        assert not re.search(r"""(href|src)=["']https?://""", text), f"{page} loads something from the internet"
+
+
+def test_readme_runs_the_classroom_scripts_and_reports_their_figures():
+    readme = (ROOT / "README.md").read_text()
+    for script in ("benchmarks/dashboard_start.py", "benchmarks/dashboard_respond.py", "benchmarks/classroom_load.py",
+                   "python -m grutools export"):
+        assert script in readme
+    assert "## For teachers" in readme

@@ -1,6 +1,10 @@
 """Widget apps, one per dashboard. They only wire controls to :mod:`grutools` and :mod:`grutools.plots`."""
 
-from .welcome import TrainingDemo
+from ..classroom import limit_torch_threads
+
+limit_torch_threads()  # in a classroom kernel: one torch thread, so that one student's training starves no one
+
+from .welcome import TrainingDemo  # noqa: E402
 
 __all__ = ["TrainingDemo"]
 

@@ -10,7 +10,6 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 import torch
@@ -52,10 +51,15 @@ BUNDLE = "plotly-widget.js"  # plotly's widget bundle, copied here by `make inst
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_class(url: str):
+def _cached_class(path: str):
     import plotly.graph_objects as go
 
-    return type("CachedFigureWidget", (go.FigureWidget,), {"_esm": url, "__doc__": go.FigureWidget.__doc__})
+    # anywidget imports an http(s) `_esm` as a URL and runs anything else as module source. The page's
+    # origin is unknown to a pre-heated kernel (started before any request), so a two-line module
+    # imports the bundle from the origin the page was loaded from.
+    shim = (f"const bundle = await import(new URL({path!r}, window.location.href).href);\n"
+            "export default bundle.default;\n")
+    return type("CachedFigureWidget", (go.FigureWidget,), {"_esm": shim, "__doc__": go.FigureWidget.__doc__})
 
 
 def figure_widget_class():
@@ -64,19 +68,16 @@ def figure_widget_class():
     A plain ``FigureWidget`` sends its 5 MB JavaScript bundle over the websocket once
     per instance (four plots: 20 MB per student per page load). Served as a static
     file of our Voilà template, the bundle is fetched once and then cached by the
-    browser. Used only where the kernel knows the page's address (Voilà sets
-    ``VOILA_REQUEST_URL``) and ``make install`` has copied the bundle there.
+    browser. Used where the kernel was started by Voilà (which sets ``VOILA_BASE_URL``,
+    in pre-heated kernels too) and ``make install`` has copied the bundle there.
     """
     import plotly
     import plotly.graph_objects as go
 
-    request = os.environ.get("VOILA_REQUEST_URL")
-    if not request or not (TEMPLATE_STATIC / BUNDLE).exists():
+    base = os.environ.get("VOILA_BASE_URL")
+    if not base or not (TEMPLATE_STATIC / BUNDLE).exists():
         return go.FigureWidget
-    address = urlsplit(request)
-    base = os.environ.get("VOILA_BASE_URL", "/")
-    return _cached_class(f"{address.scheme}://{address.netloc}{base}voila/templates/grulab/static/{BUNDLE}"
-                         f"?v={plotly.__version__}")
+    return _cached_class(f"{base}voila/templates/grulab/static/{BUNDLE}?v={plotly.__version__}")
 
 
 def show_figure(widget, figure, width: int | None = None):

@@ -1,0 +1,160 @@
+"""Serving the dashboards to a class: a kernel manager with a cap, one torch thread per kernel, and a full pool.
+
+Voilà starts one Python kernel per open dashboard (about 300 MB each with torch and
+an app loaded, see ``benchmarks/classroom_load.py``), and nothing in Voilà limits
+their number: thirty students opening three tabs each would exhaust the machine.
+:class:`ClassroomKernelManager`, named in ``voila.json``, adds what a classroom needs:
+
+- **a cap** (``max_kernels``): past it a new page gets Voilà's error page with
+  status 503, which our template (``503.html``) words as "the class is full, try
+  again in a minute", instead of the server running out of memory;
+- **one torch thread per kernel** (``torch_threads``, through ``OMP_NUM_THREADS``):
+  with one kernel training on 2 cores, two threads per kernel would make every
+  other student's sliders wait;
+- **pre-heated pools refilled one kernel at a time**: Voilà refills a notebook's
+  pool as soon as a kernel is taken from it. When a class of 20 arrives, that is 20
+  kernels importing torch and running the notebook at once, which starved the
+  students' own kernels on 2 cores (measured: slider responses of 6 s, page loads of
+  20 s). Pool kernels are started ``refill_concurrency`` at a time (default 1), the
+  next once the previous one has run its notebook;
+- **pre-heated pools kept full**: a refill that fails (at the cap) stays in Voilà's
+  pool as a failed task until a student draws it. Every ``repair_interval`` seconds
+  the manager drops failed refills and tops the pools up again while there is room.
+
+Idle kernels are culled by Jupyter's own settings (``MappingKernelManager.cull_idle_timeout``
+and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are never culled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from jupyter_server._tz import utcnow
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado import web
+from traitlets import Float, Int
+
+FULL_MESSAGE = "The class is full: every seat on this server is taken. Try again in a minute."
+
+
+class ClassFull(web.HTTPError):
+    """Raised instead of starting a kernel past ``max_kernels``; Voilà shows it as a 503 page."""
+
+    def __init__(self, live: int, cap: int) -> None:
+        super().__init__(503, f"{live} dashboards are open on this server, its limit is {cap}.", reason="The class is full")
+
+
+class ClassroomKernelManager(AsyncMappingKernelManager):
+    """Jupyter's kernel manager with a cap on live kernels and a thread limit per kernel (see the module doc)."""
+
+    max_kernels = Int(40, config=True, help="Most kernels alive at once, pre-heated ones included; then 'class is full'.")
+    torch_threads = Int(1, config=True, help="Intra-op threads of torch (OMP_NUM_THREADS) in every kernel.")
+    repair_interval = Float(5.0, config=True, help="Seconds between checks that drop failed pool refills and refill.")
+    refill_concurrency = Int(1, config=True, help="Pre-heated kernels started (and running their notebook) at once.")
+    refill_timeout = Float(60.0, config=True, help="Most seconds a pre-heated kernel may hold its start slot.")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._starting = 0  # kernels asked for but not yet in self (a start takes a second or two)
+        self._repair_task: asyncio.Task | None = None
+        self._refill_slots: asyncio.Semaphore | None = None
+
+    @property
+    def live_kernels(self) -> int:
+        """Kernels running or starting."""
+        return len(self.list_kernel_ids()) + self._starting
+
+    def kernel_environment(self, env: dict | None) -> dict:
+        """The environment of a new kernel: ``env`` (or this process's) with the thread limit."""
+        env = dict(os.environ if env is None else env)
+        threads = str(max(1, self.torch_threads))
+        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, GRUTOOLS_TORCH_THREADS=threads)
+        return env
+
+    async def start_kernel(self, *args, **kwargs):
+        if self.live_kernels >= self.max_kernels:
+            self.log.warning("Class full: %d kernels alive, max_kernels is %d; a page was turned away.",
+                             self.live_kernels, self.max_kernels)
+            raise ClassFull(self.live_kernels, self.max_kernels)
+        kwargs["env"] = self.kernel_environment(kwargs.get("env"))
+        preheat = kwargs["env"].get("VOILA_PREHEAT") == "True"
+        self._starting += 1
+        slot = False
+        try:
+            if preheat and self.refill_concurrency > 0:
+                if self._refill_slots is None:
+                    self._refill_slots = asyncio.Semaphore(self.refill_concurrency)
+                await self._refill_slots.acquire()
+                slot = True
+            kernel_id = await super().start_kernel(*args, **kwargs)
+            if slot:  # the slot is handed to a task that frees it once the notebook has run
+                asyncio.get_event_loop().create_task(self._release_when_settled(kernel_id))
+                slot = False
+            return kernel_id
+        finally:
+            self._starting -= 1
+            if slot:
+                self._refill_slots.release()
+            self._start_repairs()
+
+    async def _release_when_settled(self, kernel_id: str, quiet: float = 1.0) -> None:
+        """Free a refill slot once the new kernel has run its notebook (busy, then idle for ``quiet`` s)."""
+        loop = asyncio.get_event_loop()
+        deadline = loop.time() + self.refill_timeout
+        seen_busy = False
+        try:
+            while loop.time() < deadline:
+                await asyncio.sleep(0.2)
+                if kernel_id not in self:
+                    return
+                kernel = self.get_kernel(kernel_id)
+                state = getattr(kernel, "execution_state", "idle")
+                seen_busy = seen_busy or state == "busy"
+                last = getattr(kernel, "last_activity", None)
+                quiet_for = (utcnow() - last).total_seconds() if last is not None else quiet
+                if seen_busy and state == "idle" and quiet_for >= quiet:
+                    return
+        finally:
+            self._refill_slots.release()
+
+    def _start_repairs(self) -> None:
+        if self._repair_task is None and hasattr(self, "fill_if_needed") and self.repair_interval > 0:
+            self._repair_task = asyncio.get_event_loop().create_task(self._repair_pools())
+
+    async def _repair_pools(self) -> None:
+        """Drop failed refills from Voilà's pre-heated pools and refill them while below the cap."""
+        while True:
+            await asyncio.sleep(self.repair_interval)
+            try:
+                self.repair_pools()
+            except Exception:  # a repair must never take the server down
+                self.log.exception("grutools: repairing the kernel pools failed")
+
+    def repair_pools(self) -> int:
+        """One repair pass (see :meth:`_repair_pools`); returns how many failed refills were dropped."""
+        pools = getattr(self, "_pools", {})
+        dropped = 0
+        for name, pool in pools.items():
+            failed = [task for task in pool if task.done() and (task.cancelled() or task.exception() is not None)]
+            for task in failed:
+                pool.remove(task)
+            dropped += len(failed)
+            if failed and self.live_kernels < self.max_kernels:
+                self.fill_if_needed(delay=0, notebook_name=name)
+        return dropped
+
+
+def limit_torch_threads() -> int | None:
+    """In a dashboard kernel started by :class:`ClassroomKernelManager`, run torch with its thread limit.
+
+    ``OMP_NUM_THREADS`` already sets torch's default; this makes it explicit (and
+    returns the limit) for kernels where torch was imported before the variable was read.
+    """
+    threads = os.environ.get("GRUTOOLS_TORCH_THREADS")
+    if not threads:
+        return None
+    import torch
+
+    torch.set_num_threads(int(threads))
+    return int(threads)
