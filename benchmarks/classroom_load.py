@@ -134,7 +134,12 @@ class Student:
 
 def memory_report(server_pid: int) -> tuple[list[tuple[float, float]], float, float]:
     """Per kernel ``(rss, pss)`` in MiB, the server's PSS, and the total PSS of server and kernels."""
-    kernels = [process_memory(pid) for pid in kernel_processes(server_pid)]
+    kernels = []
+    for pid in kernel_processes(server_pid):
+        try:
+            kernels.append(process_memory(pid))
+        except OSError:  # the kernel ended meanwhile (a student left)
+            continue
     server = process_memory(server_pid)[1]
     return kernels, server, server + sum(pss for _, pss in kernels)
 

@@ -1,5 +1,6 @@
 """Real-browser tests: Voila serves notebooks/, headless Chromium (Playwright) opens each dashboard."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("voila") / "voila.log"
-    with voila_server(log_path=log) as url:
+def server_log(tmp_path_factory):
+    return tmp_path_factory.mktemp("voila") / "voila.log"
+
+
+@pytest.fixture(scope="module")
+def server(server_log):
+    with voila_server(log_path=server_log) as url:
         yield url
 
 
@@ -241,3 +246,20 @@ def test_plotly_is_fetched_once_as_a_file_not_sent_per_plot_over_the_websocket(b
     assert len(bundles) == 1 and is_local(bundles[0])
     assert sum(frames) < 3 * 2**20, f"{sum(frames) / 2**20:.1f} MB came over the websocket"
     page.close()
+
+
+def test_closing_a_tab_shuts_its_kernel_down_and_frees_the_seat(browser, server, server_log):
+    """Voila's page asks for its kernel's shutdown on unload; without an _xsrf cookie that request was refused."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # stays open, as the browser does
+    page = context.new_page()
+    page.goto(dashboard_url(server, "00_welcome.ipynb"))
+    wait_for_dashboard(page)
+    kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    assert kernel_id
+    page.close(run_before_unload=True)
+    deadline = time.monotonic() + 30
+    while f"Kernel shutdown: {kernel_id}" not in server_log.read_text():
+        lines = [line for line in server_log.read_text().splitlines() if kernel_id in line or "shutdown" in line]
+        assert time.monotonic() < deadline, f"the closed page's kernel is still running: {lines}"
+        time.sleep(0.2)
+    context.close()
