@@ -42,7 +42,7 @@ class ClassFull(web.HTTPError):
     """Raised instead of starting a kernel past ``max_kernels``; Voilà shows it as a 503 page."""
 
     def __init__(self, live: int, cap: int) -> None:
-        super().__init__(503, f"{live} dashboards are open on this server, its limit is {cap}.", reason="The class is full")
+        super().__init__(503, f"{live} dashboards are open on this server; its limit is {cap}", reason="The class is full")
 
 
 class ClassroomKernelManager(AsyncMappingKernelManager):
