@@ -44,6 +44,7 @@ from grutools.serving import (
     KernelSocket,
     dashboard_url,
     kernel_processes,
+    notebook_names,
     page_kernel_id,
     process_memory,
     shutdown_request,
@@ -103,14 +104,8 @@ class Student:
             await self.socket.idle_after(msg_id, TIMEOUT)
             self.move_ms.append(1000 * (time.perf_counter() - sent))
             await asyncio.sleep(0.5)  # a student does not move a slider non-stop
-        msg_id = self.socket.send("execute_request", {
-            "code": FORBIDDEN.format(path=str(self.forbidden_path)), "silent": False, "store_history": False,
-            "user_expressions": {}, "allow_stdin": False})
-        try:
-            await self.socket.receive(lambda m: m["parent_header"].get("msg_id") == msg_id, timeout=3.0)
+        if not await self.socket.code_is_refused(FORBIDDEN.format(path=str(self.forbidden_path))):
             self.errors.append("the kernel answered an execute_request: code execution is open to students")
-        except (asyncio.TimeoutError, TimeoutError):
-            pass  # refused by Voilà: no answer at all
         self.errors.extend(f"kernel error: {e}" for e in self.socket.kernel_errors)
 
     def find_slider(self, states: dict) -> tuple[str, dict]:
@@ -161,7 +156,7 @@ def browser_probe(base: str, notebook: str) -> float:
     return seconds
 
 
-async def run_class(base: str, server_pid: int, args) -> tuple[list[Student], dict]:
+async def run_class(base, args) -> tuple[list[Student], dict]:
     AsyncHTTPClient.configure(None, max_clients=args.students + 4)
     forbidden = Path(tempfile.gettempdir()) / f"grutools-forbidden-{uuid.uuid4().hex}"
     students = [Student(n, base, args.notebook, args.moves, forbidden) for n in range(args.students)]
@@ -173,7 +168,7 @@ async def run_class(base: str, server_pid: int, args) -> tuple[list[Student], di
     tasks = [asyncio.ensure_future(arrive(s)) for s in students]
     peak = {"total": 0.0, "kernels": [], "server": 0.0}
     while not all(t.done() for t in tasks):  # sample memory while the class is connected
-        kernels, server, total = memory_report(server_pid)
+        kernels, server, total = memory_report(base.pid)
         if total > peak["total"]:
             peak = {"total": total, "kernels": kernels, "server": server}
         await asyncio.sleep(1.0)
@@ -200,8 +195,9 @@ def main() -> int:
         extra = [f"--VoilaKernelManager.kernel_pools_config={pools}",
                  f"--ClassroomKernelManager.max_kernels={max(40, 2 * args.students + 6)}"]
         with voila_server(extra_args=extra, log_path=log, timeout=120) as base:
-            print(f"Waiting for {pool + 5} pre-heated kernels ...", file=sys.stderr)
-            wait_for_pools(log, 6, timeout=600)  # each pool logs once when full
+            dashboards = len(notebook_names())
+            print(f"Waiting for {pool + dashboards - 1} pre-heated kernels ...", file=sys.stderr)
+            wait_for_pools(log, dashboards, timeout=600)  # each pool logs once when full
             wait_until_idle(timeout=300)
             idle_kernels, _, idle_total = memory_report(base.pid)
             started = time.perf_counter()
@@ -209,7 +205,7 @@ def main() -> int:
             probe = None
             if args.browser:
                 future = loop.run_in_executor(None, browser_probe, base, args.notebook)
-            students, peak = loop.run_until_complete(run_class(base, base.pid, args))
+            students, peak = loop.run_until_complete(run_class(base, args))
             if args.browser:
                 probe = loop.run_until_complete(future)
             wall = time.perf_counter() - started

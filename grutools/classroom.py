@@ -35,8 +35,6 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from tornado import web
 from traitlets import Float, Int
 
-FULL_MESSAGE = "The class is full: every seat on this server is taken. Try again in a minute."
-
 
 class ClassFull(web.HTTPError):
     """Raised instead of starting a kernel past ``max_kernels``; Voilà shows it as a 503 page."""

@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from .serving import NOTEBOOKS
+from .serving import NOTEBOOKS, notebook_names
 
 BANNER = ("A static snapshot of the GRU lab: the plots are interactive (zoom, pan, hover), but the sliders, buttons "
           "and live training need the live dashboards (<code>make dashboards</code>, see the README).")
@@ -109,7 +109,7 @@ def export(out: str | Path, notebooks: list[str] | None = None, progress: bool =
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = notebooks or sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    names = notebooks or notebook_names()
     missing = [n for n in names if not (NOTEBOOKS / n).exists()]
     if missing:
         raise FileNotFoundError(f"no such notebook in {NOTEBOOKS}: {', '.join(missing)}")

@@ -179,13 +179,14 @@ def kernel_processes(server_pid: int) -> list[int]:
 PROTOCOL = "v1.kernel.websocket.jupyter.org"  # the kernel websocket's binary protocol, as JupyterLab's pages speak it
 
 
-def kernel_message(msg_type: str, content: dict, session: str, channel: str = "shell") -> dict:
+def kernel_message(msg_type: str, content: dict, session: str, metadata: dict | None = None,
+                   channel: str = "shell") -> dict:
     """A Jupyter message (header, parent header, metadata, content) for the kernel websocket."""
     import uuid
 
     return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "student", "session": session,
                        "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "content": content, "channel": channel, "buffers": []}
+            "parent_header": {}, "metadata": metadata or {}, "content": content, "channel": channel, "buffers": []}
 
 
 def encode_frame(msg: dict) -> bytes:
@@ -255,8 +256,7 @@ class KernelSocket:
 
     def send(self, msg_type: str, content: dict, metadata: dict | None = None) -> str:
         """Send a message on the shell channel; returns its id."""
-        msg = kernel_message(msg_type, content, self.session)
-        msg["metadata"] = metadata or {}
+        msg = kernel_message(msg_type, content, self.session, metadata)
         self.connection.write_message(encode_frame(msg), binary=True)
         return msg["header"]["msg_id"]
 
@@ -295,6 +295,16 @@ class KernelSocket:
         reply = await self.receive(lambda m: m["header"]["msg_type"] == "comm_msg"
                                    and m["content"]["data"].get("method") == "update_states", timeout)
         return reply["content"]["data"]["states"]
+
+    async def code_is_refused(self, code: str, wait: float = 3.0) -> bool:
+        """Send ``code`` in an ``execute_request``; True if nothing answers it within ``wait`` s (Voilà drops it)."""
+        msg_id = self.send("execute_request", {"code": code, "silent": False, "store_history": False,
+                                               "user_expressions": {}, "allow_stdin": False})
+        try:
+            await self.receive(lambda m: m["parent_header"].get("msg_id") == msg_id, timeout=wait)
+        except TimeoutError:
+            return True
+        return False
 
     def close(self) -> None:
         self.connection.close()

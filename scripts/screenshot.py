@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from grutools.serving import NOTEBOOKS, ROOT, dashboard_url, is_local, launch_chromium, voila_server, wait_for_dashboard
+from grutools.serving import ROOT, dashboard_url, is_local, launch_chromium, notebook_names, voila_server, wait_for_dashboard
 
 
 def main() -> int:
@@ -23,7 +23,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "screenshots"), help="folder for the PNGs")
     parser.add_argument("--all-plots", action="store_true", help="also one screenshot scrolled to each plot")
     args = parser.parse_args()
-    names = args.notebooks or sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    names = args.notebooks or notebook_names()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with voila_server(log_path=out / "voila.log") as base, sync_playwright() as playwright:
