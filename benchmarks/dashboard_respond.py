@@ -6,7 +6,9 @@ times (left, right, left, ...). The time of one move is measured in the page, fr
 key press to the last change of any plot's drawing (a ``MutationObserver`` on every
 plotly graph; the plot counts as settled when nothing has changed for 0.6 s). That
 includes the widget message to the kernel, the kernel's computation, the figure
-update back and plotly.js drawing it. Target: a median under 150 ms.
+update back and plotly.js drawing it. Target: a median under 150 ms. The moves start
+when the server is idle: after the page has loaded and Voilà has refilled its pool of
+pre-heated kernels (which runs a whole notebook, and would otherwise share the CPU).
 
 Usage: ``python benchmarks/dashboard_respond.py [--moves 10] [NOTEBOOK ...]``
 """
@@ -19,7 +21,14 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from grutools.serving import dashboard_url, launch_chromium, notebook_names, voila_server, wait_for_dashboard
+from grutools.serving import (
+    dashboard_url,
+    launch_chromium,
+    notebook_names,
+    voila_server,
+    wait_for_dashboard,
+    wait_until_idle,
+)
 
 # each dashboard's main slider (by its label) and what moving it redraws
 SLIDERS = {
@@ -70,6 +79,7 @@ def main() -> int:
             page.goto(dashboard_url(base, name))
             wait_for_dashboard(page)
             page.wait_for_timeout(2000)  # let the first drawing finish
+            wait_until_idle()  # and Voila's refill of the pre-heated pool, which runs a whole notebook
             results[name] = move_times(page, SLIDERS[name][0], args.moves)
             print(f"  {name:30} " + " ".join(f"{t:.0f}" for t in results[name]), file=sys.stderr)
             page.close()

@@ -137,12 +137,10 @@ def cell_step_figure(values: Mapping[str, float], pre: Mapping[str, float], pinn
                            specs=[[{"rowspan": 2}, {}], [None, {}]],
                            subplot_titles=("one step of the selected unit", "sigmoid: the gates r and z",
                                            "tanh: the candidate n"))
-    for start, end in _EDGES:
-        x0, y0, _ = _NODES[start]
-        x1, y1, _ = _NODES[end]
-        figure.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
-                              arrowhead=2, arrowsize=1.2, arrowwidth=1.5, arrowcolor="#9e9e9e", standoff=24, startstandoff=24,
-                              text="")
+    # annotations and shapes are collected and set once: plotly's add_annotation copies every earlier one
+    annotations = [dict(x=_NODES[end][0], y=_NODES[end][1], ax=_NODES[start][0], ay=_NODES[start][1], xref="x", yref="y",
+                        axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5,
+                        arrowcolor="#9e9e9e", standoff=24, startstandoff=24, text="") for start, end in _EDGES]
     names = list(_NODES)
     figure.add_trace(go.Scatter(
         x=[_NODES[n][0] for n in names], y=[_NODES[n][1] for n in names], mode="markers+text",
@@ -153,10 +151,11 @@ def cell_step_figure(values: Mapping[str, float], pre: Mapping[str, float], pinn
     for name in names:
         x, y, label = _NODES[name]
         suffix = " (pinned)" if pinned.get(name) else ""
-        figure.add_annotation(x=x, y=y + 0.62, text=label + suffix, showarrow=False, xref="x", yref="y",
-                              font=dict(size=14, color="#c62828" if suffix else "#222"))
-    figure.add_annotation(x=7.6, y=5.6, xref="x", yref="y", showarrow=False, font=dict(size=13, color="#555"),
-                          text="h<sub>t</sub> = (1 − z)·n + z·h<sub>t−1</sub>")
+        annotations.append(dict(x=x, y=y + 0.62, text=label + suffix, showarrow=False, xref="x", yref="y",
+                                font=dict(size=14, color="#c62828" if suffix else "#222")))
+    annotations.append(dict(x=7.6, y=5.6, xref="x", yref="y", showarrow=False, font=dict(size=13, color="#555"),
+                            text="h<sub>t</sub> = (1 − z)·n + z·h<sub>t−1</sub>"))
+    shapes = []
     figure.update_xaxes(visible=False, range=[-0.3, 10.4], row=1, col=1)
     figure.update_yaxes(visible=False, range=[-0.4, 6.0], row=1, col=1)
 
@@ -166,8 +165,10 @@ def cell_step_figure(values: Mapping[str, float], pre: Mapping[str, float], pinn
                                     hoverinfo="skip", showlegend=False), row=row, col=2)
         # where a gate is "switched": below 0.1 or above 0.9 (for tanh: the bounds -1 and 1)
         bands = [(0.0, 0.1), (0.9, 1.0)] if name == "sigmoid" else [(-1.0, -0.9), (0.9, 1.0)]
-        for y0, y1 in bands:
-            figure.add_hrect(y0=y0, y1=y1, fillcolor="#ffe0b2", opacity=0.5, line_width=0, row=row, col=2)
+        axes = figure.get_subplot(row, 2)
+        shapes += [dict(type="rect", xref=f"{axes.xaxis.plotly_name.replace('axis', '')} domain", x0=0, x1=1,
+                        yref=axes.yaxis.plotly_name.replace("axis", ""), y0=y0, y1=y1, fillcolor="#ffe0b2", opacity=0.5,
+                        line_width=0, layer="below") for y0, y1 in bands]
         figure.update_yaxes(range=[lo - 0.08, 1.08], row=row, col=2, title=name + "(a)")
         figure.update_xaxes(range=[-6, 6], row=row, col=2, title="pre-activation a" if row == 2 else None)
     for gate, row, color in (("r", 1, "#2ca02c"), ("z", 1, "#9467bd"), ("n", 2, "#d62728")):
@@ -181,8 +182,9 @@ def cell_step_figure(values: Mapping[str, float], pre: Mapping[str, float], pinn
             textfont=dict(size=15, color=color), marker=dict(size=15, color=color, line=dict(color="white", width=2)),
             name=gate, showlegend=False, hovertemplate=f"{gate}: a = %{{x:.2f}}, value %{{y:.3f}}<extra></extra>"),
             row=row, col=2)
-    figure.update_layout(**base_layout(height=height, margin=dict(l=10, r=20, t=40, b=50)))
     figure.update_annotations(font_size=14, selector=dict(text="one step of the selected unit"))
+    figure.update_layout(**base_layout(height=height, margin=dict(l=10, r=20, t=40, b=50)),
+                         annotations=list(figure.layout.annotations) + annotations, shapes=shapes)
     return figure
 
 

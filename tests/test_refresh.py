@@ -1,0 +1,77 @@
+"""refresh_figure: a FigureWidget shown again with a new figure gets only what changed, and ends up equal to it."""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from grutools.apps.common import _shown, show_figure
+
+
+def figure(y, title="one", heat=None, dash=None):
+    fig = go.Figure([go.Scatter(x=np.arange(len(y)), y=np.asarray(y, dtype=float), name="a", line=dict(dash=dash)),
+                     go.Scatter(x=[1, 2], y=[5, 6], name="static"),
+                     go.Heatmap(z=np.arange(6.0).reshape(2, 3) if heat is None else heat)])
+    fig.update_layout(title=title, template="plotly_white", xaxis=dict(range=[0, 5]))
+    return fig
+
+
+def as_plain(value):
+    """JSON of a figure with typed arrays decoded, for comparing figures."""
+    from grutools.apps.common import _array
+
+    if isinstance(value, dict):
+        if "bdata" in value:
+            return _array(value).tolist()
+        plain = {key: as_plain(v) for key, v in value.items() if key != "uid"}  # the widget adds trace ids
+        return {key: v for key, v in plain.items() if v != {}}
+    if isinstance(value, (list, tuple)):
+        return [as_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    messages = []
+    monkeypatch.setattr(go.FigureWidget, "_send_update_msg",
+                        lambda self, restyle_data, relayout_data, trace_indexes=None, **kw:
+                        messages.append((restyle_data, relayout_data, trace_indexes)))
+    return messages
+
+
+def test_only_changed_properties_are_sent(sent):
+    widget = show_figure(None, figure([1, 2, 3], dash="dot"))
+    new = figure([1, 2, 4], title="two", dash=None)
+    assert show_figure(widget, new) is widget
+    assert len(sent) == 1
+    restyle, relayout, traces = sent[0]
+    assert traces == [0]  # the static scatter and the unchanged heatmap are not sent
+    assert set(restyle) == {"y", "line.dash"} and restyle["line.dash"] == [None]  # removed: back to default
+    np.testing.assert_array_equal(restyle["y"][0], [1, 2, 4])
+    assert relayout == {"title.text": "two"}
+    assert as_plain(_shown(widget)) == as_plain(_shown(new))
+    np.testing.assert_array_equal(widget.data[0].y, [1, 2, 4])  # the widget's Python state is an array again
+
+
+def test_each_trace_type_is_one_update(sent):
+    widget = show_figure(None, figure([1, 2, 3]))
+    show_figure(widget, figure([3, 2, 1], heat=np.ones((2, 3))))
+    assert sorted(traces for _, _, traces in sent) == [[0], [2]]
+    assert not any(relayout for _, relayout, _ in sent)  # the layout did not change
+    np.testing.assert_array_equal(widget.data[2].z, np.ones((2, 3)))
+
+
+def test_nothing_is_sent_for_an_identical_figure(sent):
+    widget = show_figure(None, figure([1, 2, 3]))
+    show_figure(widget, figure([1, 2, 3]))
+    assert sent == []
+
+
+def test_a_different_structure_replaces_the_traces():
+    widget = show_figure(None, figure([1, 2, 3]))
+    other = go.Figure([go.Bar(x=[1, 2], y=[3, 4])], layout=dict(title="bars"))
+    show_figure(widget, other)
+    assert [t.type for t in widget.data] == ["bar"] and widget.layout.title.text == "bars"
+    show_figure(widget, figure([1, 2, 3]))  # and back, as the in-place path expects
+    assert [t.type for t in widget.data] == ["scatter", "scatter", "heatmap"]
