@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .sketch import Sketch
+
 COLORS = {"rnn": "#7f7f7f", "gru": "#1f77b4", "lstm": "#ff7f0e"}
 NAMES = {"rnn": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 BASELINE_COLOR = "#d62728"
@@ -130,62 +132,58 @@ def cell_step_figure(values: Mapping[str, float], pre: Mapping[str, float], pinn
     ``r, z, n``; ``pinned`` says which gates a button fixed; ``others`` the other units'
     ``(pre, value)`` points for ``r``, ``z`` and ``n`` as flat lists ``[pre, value, ...]`` (drawn faint).
     """
-    from plotly.subplots import make_subplots
-
     pinned = pinned or {}
-    figure = make_subplots(rows=2, cols=2, column_widths=[0.56, 0.44], horizontal_spacing=0.1, vertical_spacing=0.2,
-                           specs=[[{"rowspan": 2}, {}], [None, {}]],
-                           subplot_titles=("one step of the selected unit", "sigmoid: the gates r and z",
-                                           "tanh: the candidate n"))
-    # annotations and shapes are collected and set once: plotly's add_annotation copies every earlier one
-    annotations = [dict(x=_NODES[end][0], y=_NODES[end][1], ax=_NODES[start][0], ay=_NODES[start][1], xref="x", yref="y",
-                        axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5,
-                        arrowcolor="#9e9e9e", standoff=24, startstandoff=24, text="") for start, end in _EDGES]
+    sketch = Sketch(rows=2, cols=2, column_widths=[0.56, 0.44], horizontal_spacing=0.1, vertical_spacing=0.2,
+                    specs=[[{"rowspan": 2}, {}], [None, {}]],
+                    titles=("one step of the selected unit", "sigmoid: the gates r and z", "tanh: the candidate n"))
+    sketch.layout["annotations"][0]["font"] = dict(size=14)
+    sketch.layout["annotations"] += [
+        dict(x=_NODES[end][0], y=_NODES[end][1], ax=_NODES[start][0], ay=_NODES[start][1], xref="x", yref="y",
+             axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5, arrowcolor="#9e9e9e",
+             standoff=24, startstandoff=24, text="") for start, end in _EDGES]
     names = list(_NODES)
-    figure.add_trace(go.Scatter(
-        x=[_NODES[n][0] for n in names], y=[_NODES[n][1] for n in names], mode="markers+text",
-        marker=dict(size=44, color=[_node_color(n, values[n]) for n in names], line=dict(color="#444", width=1.5)),
-        text=[f"<b>{values[n]:+.2f}</b>" for n in names], textposition="bottom center", textfont=dict(size=15),
-        customdata=[_NODES[n][2] for n in names], hovertemplate="%{customdata} = %{text}<extra></extra>",
-        showlegend=False, name="step"), row=1, col=1)
+    sketch.add(dict(type="scatter", x=[_NODES[n][0] for n in names], y=[_NODES[n][1] for n in names],
+                    mode="markers+text",
+                    marker=dict(size=44, color=[_node_color(n, values[n]) for n in names], line=dict(color="#444", width=1.5)),
+                    text=[f"<b>{values[n]:+.2f}</b>" for n in names], textposition="bottom center",
+                    textfont=dict(size=15), customdata=[_NODES[n][2] for n in names],
+                    hovertemplate="%{customdata} = %{text}<extra></extra>", showlegend=False, name="step"))
     for name in names:
         x, y, label = _NODES[name]
         suffix = " (pinned)" if pinned.get(name) else ""
-        annotations.append(dict(x=x, y=y + 0.62, text=label + suffix, showarrow=False, xref="x", yref="y",
-                                font=dict(size=14, color="#c62828" if suffix else "#222")))
-    annotations.append(dict(x=7.6, y=5.6, xref="x", yref="y", showarrow=False, font=dict(size=13, color="#555"),
-                            text="h<sub>t</sub> = (1 − z)·n + z·h<sub>t−1</sub>"))
-    shapes = []
-    figure.update_xaxes(visible=False, range=[-0.3, 10.4], row=1, col=1)
-    figure.update_yaxes(visible=False, range=[-0.4, 6.0], row=1, col=1)
+        sketch.layout["annotations"].append(dict(x=x, y=y + 0.62, text=label + suffix, showarrow=False, xref="x",
+                                                 yref="y", font=dict(size=14, color="#c62828" if suffix else "#222")))
+    sketch.layout["annotations"].append(dict(x=7.6, y=5.6, xref="x", yref="y", showarrow=False,
+                                             font=dict(size=13, color="#555"),
+                                             text="h<sub>t</sub> = (1 − z)·n + z·h<sub>t−1</sub>"))
+    sketch.xaxis().update(visible=False, range=[-0.3, 10.4])
+    sketch.yaxis().update(visible=False, range=[-0.4, 6.0])
 
-    grid = np.linspace(-6, 6, 121)
-    for row, function, name, lo in ((1, 1 / (1 + np.exp(-grid)), "sigmoid", 0.0), (2, np.tanh(grid), "tanh", -1.0)):
-        figure.add_trace(go.Scatter(x=grid, y=function, mode="lines", line=dict(color="#333", width=2), name=name,
-                                    hoverinfo="skip", showlegend=False), row=row, col=2)
+    for row, function, name, lo in ((1, _SIGMOID, "sigmoid", 0.0), (2, _TANH, "tanh", -1.0)):
+        sketch.add(dict(type="scatter", x=_GRID, y=function, mode="lines", line=dict(color="#333", width=2), name=name,
+                        hoverinfo="skip", showlegend=False), row=row, col=2)
         # where a gate is "switched": below 0.1 or above 0.9 (for tanh: the bounds -1 and 1)
-        bands = [(0.0, 0.1), (0.9, 1.0)] if name == "sigmoid" else [(-1.0, -0.9), (0.9, 1.0)]
-        axes = figure.get_subplot(row, 2)
-        shapes += [dict(type="rect", xref=f"{axes.xaxis.plotly_name.replace('axis', '')} domain", x0=0, x1=1,
-                        yref=axes.yaxis.plotly_name.replace("axis", ""), y0=y0, y1=y1, fillcolor="#ffe0b2", opacity=0.5,
-                        line_width=0, layer="below") for y0, y1 in bands]
-        figure.update_yaxes(range=[lo - 0.08, 1.08], row=row, col=2, title=name + "(a)")
-        figure.update_xaxes(range=[-6, 6], row=row, col=2, title="pre-activation a" if row == 2 else None)
+        for y0, y1 in [(0.0, 0.1), (0.9, 1.0)] if name == "sigmoid" else [(-1.0, -0.9), (0.9, 1.0)]:
+            sketch.hband(y0, y1, row=row, col=2, fillcolor="#ffe0b2", opacity=0.5)
+        sketch.yaxis(row, 2).update(range=[lo - 0.08, 1.08], title=dict(text=name + "(a)"))
+        sketch.xaxis(row, 2).update(range=[-6, 6], title=dict(text="pre-activation a") if row == 2 else None)
     for gate, row, color in (("r", 1, "#2ca02c"), ("z", 1, "#9467bd"), ("n", 2, "#d62728")):
         flat = list((others or {}).get(gate, []))  # always drawn (maybe empty) so the trace count never changes
-        figure.add_trace(go.Scatter(x=flat[0::2], y=flat[1::2], mode="markers", marker=dict(size=9, color=color,
-                                    opacity=0.3), name=f"{gate}, other units", showlegend=False,
-                                    hovertemplate=f"{gate} (other unit): %{{y:.2f}}<extra></extra>"), row=row, col=2)
+        sketch.add(dict(type="scatter", x=flat[0::2], y=flat[1::2], mode="markers",
+                        marker=dict(size=9, color=color, opacity=0.3), name=f"{gate}, other units", showlegend=False,
+                        hovertemplate=f"{gate} (other unit): %{{y:.2f}}<extra></extra>"), row=row, col=2)
         label = gate + (" pinned" if pinned.get(gate) else "")
-        figure.add_trace(go.Scatter(
-            x=[max(-6, min(6, pre[gate]))], y=[values[gate]], mode="markers+text", text=[label], textposition="top left",
-            textfont=dict(size=15, color=color), marker=dict(size=15, color=color, line=dict(color="white", width=2)),
-            name=gate, showlegend=False, hovertemplate=f"{gate}: a = %{{x:.2f}}, value %{{y:.3f}}<extra></extra>"),
-            row=row, col=2)
-    figure.update_annotations(font_size=14, selector=dict(text="one step of the selected unit"))
-    figure.update_layout(**base_layout(height=height, margin=dict(l=10, r=20, t=40, b=50)),
-                         annotations=list(figure.layout.annotations) + annotations, shapes=shapes)
-    return figure
+        sketch.add(dict(type="scatter", x=[max(-6, min(6, pre[gate]))], y=[values[gate]], mode="markers+text",
+                        text=[label], textposition="top left", textfont=dict(size=15, color=color),
+                        marker=dict(size=15, color=color, line=dict(color="white", width=2)), name=gate,
+                        showlegend=False, hovertemplate=f"{gate}: a = %{{x:.2f}}, value %{{y:.3f}}<extra></extra>"),
+                   row=row, col=2)
+    return sketch.figure(**base_layout(height=height, margin=dict(l=10, r=20, t=40, b=50)))
+
+
+_GRID = np.linspace(-6, 6, 121).tolist()  # the activation curves of the cell diagram
+_SIGMOID = [1 / (1 + math.exp(-a)) for a in _GRID]
+_TANH = [math.tanh(a) for a in _GRID]
 
 
 def unit_sequence_figure(signal: Sequence[float], gru: Mapping[str, Sequence[float]], rnn_hidden: Sequence[float],
@@ -236,28 +234,35 @@ def typed_array(values: np.ndarray) -> dict:
     return to_typed_array_spec(np.ascontiguousarray(values, dtype=np.float32))
 
 
-def _input_traces(task, x: np.ndarray, labels: Sequence[str]) -> list[go.BaseTraceType]:
+def _input_traces(task, x: np.ndarray, labels: Sequence[str]) -> list[dict]:
     """The input sequence drawn as the top row of a time-aligned figure, in the task's own terms."""
     steps = np.arange(1, len(x) + 1)
     hover = "step %{x}: %{customdata}<extra></extra>"
     if task.name == "adding":
         marked = x[:, 1] > 0.5
-        return [go.Bar(x=steps, y=x[:, 0], marker_color=np.where(marked, EVENT_COLOR, "#bdbdbd").tolist(),
-                       customdata=list(labels), hovertemplate=hover, name="input", showlegend=False)]
+        return [dict(type="bar", x=steps, y=x[:, 0], marker=dict(color=np.where(marked, EVENT_COLOR, "#bdbdbd").tolist()),
+                     customdata=list(labels), hovertemplate=hover, name="input", showlegend=False)]
     if task.name == "copy":
         shown = [i for i, label in enumerate(labels) if label != "blank"]
         text = [labels[i].replace("symbol ", "") if labels[i].startswith("symbol") else "?" for i in shown]
-        return [go.Scatter(x=steps[shown], y=[0.5] * len(shown), mode="text", text=text,
-                           textfont=dict(size=15, color=EVENT_COLOR), customdata=[labels[i] for i in shown],
-                           hovertemplate=hover, name="input", showlegend=False)]
-    return [go.Scatter(x=steps, y=x[:, 0], mode="lines", line=dict(color="#333", width=2), customdata=list(labels),
-                       hovertemplate=hover, name="input", showlegend=False)]
+        return [dict(type="scatter", x=steps[shown], y=[0.5] * len(shown), mode="text", text=text,
+                     textfont=dict(size=15, color=EVENT_COLOR), customdata=[labels[i] for i in shown],
+                     hovertemplate=hover, name="input", showlegend=False)]
+    return [dict(type="scatter", x=steps, y=x[:, 0], mode="lines", line=dict(color="#333", width=2),
+                 customdata=list(labels), hovertemplate=hover, name="input", showlegend=False)]
 
 
 def _event_shapes(events: Sequence[int], rows_from: float = 0.0) -> list[dict]:
     """Faint vertical lines through every row at the steps where something happens (1-based x)."""
     return [dict(type="line", xref="x", yref="paper", x0=t + 1, x1=t + 1, y0=rows_from, y1=1.0,
                  line=dict(color=EVENT_COLOR, width=1, dash="dot"), opacity=0.6, layer="above") for t in events]
+
+
+def _input_row(sketch: Sketch, task) -> None:
+    """The input row's y axis: no ticks for the copy task's symbols."""
+    sketch.yaxis(1, 1).update(showticklabels=task.name != "copy", showgrid=False)
+    if task.name == "copy":
+        sketch.yaxis(1, 1)["range"] = [0, 1]
 
 
 def gate_heatmaps_figure(task, x: np.ndarray, values: Mapping[str, np.ndarray], order: Sequence[int],
@@ -269,67 +274,61 @@ def gate_heatmaps_figure(task, x: np.ndarray, values: Mapping[str, np.ndarray], 
     ``order`` is the display order of the units (top row first); ``events`` are
     0-based steps marked with a dotted line (the adding problem's marks).
     """
-    from plotly.subplots import make_subplots
-
     names = list(values)
     labels = task.step_labels(x)
     order = list(order)
     steps = np.arange(1, len(x) + 1)
-    figure = make_subplots(rows=len(names) + 1, cols=1, shared_xaxes=True, vertical_spacing=0.055,
-                           row_heights=[0.13] + [0.87 / len(names)] * len(names),
-                           subplot_titles=["input: " + task.title] + [GATE_LABELS.get(n, n) for n in names])
-    figure.add_traces(_input_traces(task, x, labels), rows=1, cols=1)
+    sketch = Sketch(rows=len(names) + 1, cols=1, shared_xaxes=True, vertical_spacing=0.055,
+                    row_heights=[0.13] + [0.87 / len(names)] * len(names),
+                    titles=["input: " + task.title] + [GATE_LABELS.get(n, n) for n in names])
+    for trace in _input_traces(task, x, labels):
+        sketch.add(trace)
     unit_labels = [f"unit {u}" for u in order]
     customdata = [list(labels)] * len(order)
     for row, name in enumerate(names, start=2):
         is_gate = name in ("update", "reset")
-        axis = figure.layout[f"yaxis{row}"]
-        colorbar = dict(thickness=12, len=axis.domain[1] - axis.domain[0], y=sum(axis.domain) / 2, yanchor="middle",
+        domain = sketch.yaxis(row, 1)["domain"]
+        colorbar = dict(thickness=12, len=domain[1] - domain[0], y=sum(domain) / 2, yanchor="middle",
                         tickvals=[0, 0.5, 1] if is_gate else [-1, 0, 1], x=1.01)
         symbol = {"update": "z", "reset": "r", "hidden": "h", "candidate": "n"}.get(name, name)
-        figure.add_trace(go.Heatmap(
-            z=typed_array(np.asarray(values[name])[:, order].T), x=steps, y=unit_labels, customdata=customdata,
-            colorscale=GATE_SCALE if is_gate else STATE_SCALE, zmin=0 if is_gate else -1, zmax=1, colorbar=colorbar,
-            name=GATE_LABELS.get(name, name),
+        sketch.add(dict(
+            type="heatmap", z=typed_array(np.asarray(values[name])[:, order].T), x=steps, y=unit_labels,
+            customdata=customdata, colorscale=GATE_SCALE if is_gate else STATE_SCALE, zmin=0 if is_gate else -1, zmax=1,
+            colorbar=colorbar, name=GATE_LABELS.get(name, name),
             hovertemplate=f"step %{{x}}, %{{y}}<br>{symbol} = %{{z:.3f}}<br>input: %{{customdata}}<extra></extra>",
-        ), row=row, col=1)
-        figure.update_yaxes(autorange="reversed", showgrid=False, row=row, col=1,
-                            tickfont=dict(size=11), nticks=min(len(order), 8))
-    figure.update_yaxes(showticklabels=task.name != "copy", showgrid=False, row=1, col=1,
-                        range=[0, 1] if task.name == "copy" else None)
-    figure.update_xaxes(title="time step t", row=len(names) + 1, col=1)
-    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=40, t=70 if title else 40, b=50),
+        ), row=row)
+        sketch.yaxis(row, 1).update(autorange="reversed", showgrid=False, tickfont=dict(size=11),
+                                    nticks=min(len(order), 8))
+    _input_row(sketch, task)
+    sketch.xaxis(len(names) + 1, 1)["title"] = dict(text="time step t")
+    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=40, t=70 if title else 40, b=50),
                                        title=dict(text=title, x=0.01, y=0.99, yanchor="top", yref="container"),
                                        shapes=_event_shapes(events), bargap=0.1))
-    return figure
 
 
 def unit_closeup_figure(task, x: np.ndarray, series: Mapping[str, Sequence[float]], unit: int,
                         events: Sequence[int] = (), height: int = 440) -> go.Figure:
     """One unit over time: the input on top, its gates z and r (0..1), then its candidate n and state h (−1..1)."""
-    from plotly.subplots import make_subplots
-
     labels = task.step_labels(x)
     steps = np.arange(1, len(x) + 1)
-    figure = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07, row_heights=[0.16, 0.42, 0.42],
-                           subplot_titles=("input", f"unit {unit}: gates", f"unit {unit}: candidate and state"))
-    figure.add_traces(_input_traces(task, x, labels), rows=1, cols=1)
+    sketch = Sketch(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07, row_heights=[0.16, 0.42, 0.42],
+                    titles=("input", f"unit {unit}: gates", f"unit {unit}: candidate and state"))
+    for trace in _input_traces(task, x, labels):
+        sketch.add(trace)
     styles = {"update": ("#9467bd", "solid", 2), "reset": ("#2ca02c", "dot", 2),
               "candidate": ("#d62728", "dot", 3), "hidden": (COLORS["gru"], "solid", 3)}
     for name, values in series.items():
         color, dash, row = styles[name]
-        figure.add_trace(go.Scatter(x=steps, y=list(values), mode="lines", name=GATE_LABELS[name], customdata=labels,
-                                    line=dict(color=color, dash=dash, width=2.5),
-                                    hovertemplate=f"step %{{x}}: {GATE_LABELS[name]} = %{{y:.3f}}<br>input: "
-                                                  "%{customdata}<extra></extra>"), row=row, col=1)
-    figure.update_yaxes(range=[-0.05, 1.05], title="gate", row=2, col=1)
-    figure.update_yaxes(range=[-1.05, 1.05], title="value", row=3, col=1)
-    figure.update_yaxes(showticklabels=task.name != "copy", showgrid=False, row=1, col=1,
-                        range=[0, 1] if task.name == "copy" else None)
-    figure.update_xaxes(title="time step t", row=3, col=1)
-    figure.update_layout(**base_layout(height=height, margin=dict(l=70, r=20, t=80, b=50), shapes=_event_shapes(events),
+        sketch.add(dict(type="scatter", x=steps, y=np.asarray(values, dtype=float), mode="lines", name=GATE_LABELS[name],
+                        customdata=labels, line=dict(color=color, dash=dash, width=2.5),
+                        hovertemplate=f"step %{{x}}: {GATE_LABELS[name]} = %{{y:.3f}}<br>input: "
+                                      "%{customdata}<extra></extra>"), row=row)
+    sketch.yaxis(2, 1).update(range=[-0.05, 1.05], title=dict(text="gate"))
+    sketch.yaxis(3, 1).update(range=[-1.05, 1.05], title=dict(text="value"))
+    _input_row(sketch, task)
+    sketch.xaxis(3, 1)["title"] = dict(text="time step t")
+    return sketch.figure(**base_layout(height=height, margin=dict(l=70, r=20, t=80, b=50), shapes=_event_shapes(events),
                                        legend=dict(orientation="h", yanchor="bottom", y=1.07, x=0)))
-    return figure
 
 
 def saturation_figure(trained: Mapping[str, tuple[np.ndarray, np.ndarray]],
@@ -377,41 +376,35 @@ def gradient_figure(norms: Mapping[str, np.ndarray], gains: Mapping[str, np.ndar
     """Left: |dLoss/dh_t| against t on a log scale, one line per model, with its fitted decay per step in the
     legend. Right, per step: the gain of the gradient one step back (solid) and the spectral norm of the
     one-step Jacobian (dotted, its upper bound), with the line at 1."""
-    from plotly.subplots import make_subplots
-
-    figure = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1,
-                           subplot_titles=("gradient reaching step t: |dLoss/dh<sub>t</sub>|",
-                                           "one step back: gain (solid), Jacobian norm (dotted)"))
+    sketch = Sketch(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1,
+                    titles=("gradient reaching step t: |dLoss/dh<sub>t</sub>|",
+                            "one step back: gain (solid), Jacobian norm (dotted)"))
     for cell, values in norms.items():
         steps = np.arange(1, len(values) + 1)
         name = NAMES.get(cell, cell)
         label = f"{name}: ×{decay[cell]:.3g} per step back" if cell in decay else name
-        figure.add_trace(go.Scatter(x=steps, y=np.asarray(values, dtype=np.float64), mode="lines", name=label,
-                                    legendgroup=cell, line=dict(color=COLORS.get(cell), width=3),
-                                    hovertemplate=f"{name}<br>step %{{x}}<br>|dL/dh| = %{{y:.3g}}<extra></extra>"),
-                         row=1, col=1)
+        sketch.add(dict(type="scatter", x=steps, y=np.asarray(values, dtype=np.float64), mode="lines", name=label,
+                        legendgroup=cell, line=dict(color=COLORS.get(cell), width=3),
+                        hovertemplate=f"{name}<br>step %{{x}}<br>|dL/dh| = %{{y:.3g}}<extra></extra>"))
     for cell in gains:
         name = NAMES.get(cell, cell)
         for values, dash, what in ((gains[cell], "solid", "gain |dL/dh<sub>t−1</sub>| / |dL/dh<sub>t</sub>|"),
                                    (jacobians[cell], "dot", "spectral norm of dh<sub>t</sub>/dh<sub>t−1</sub>")):
             steps = np.arange(1, len(values) + 1)
-            figure.add_trace(go.Scatter(x=steps, y=np.asarray(values, dtype=np.float64), mode="lines", legendgroup=cell,
-                                        name=f"{name} {what}", showlegend=False,
-                                        line=dict(color=COLORS.get(cell), width=2.5 if dash == "solid" else 1.5,
-                                                  dash=dash),
-                                        hovertemplate=f"{name}, {what}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"),
-                             row=1, col=2)
+            sketch.add(dict(type="scatter", x=steps, y=np.asarray(values, dtype=np.float64), mode="lines",
+                            legendgroup=cell, name=f"{name} {what}", showlegend=False,
+                            line=dict(color=COLORS.get(cell), width=2.5 if dash == "solid" else 1.5, dash=dash),
+                            hovertemplate=f"{name}, {what}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"), col=2)
     length = max((len(v) for v in gains.values()), default=1)
-    figure.add_trace(go.Scatter(x=[1, length], y=[1, 1], mode="lines", line=dict(color=BASELINE_COLOR, dash="dash"),
-                                name="1: carried unchanged", showlegend=False, hoverinfo="skip"), row=1, col=2)
-    figure.update_yaxes(type="log", exponentformat="power", title="|dLoss/dh<sub>t</sub>| (log scale)", row=1, col=1)
-    figure.update_yaxes(type="log", title="factor per step (log scale)", row=1, col=2, **LOG_TICKS)
-    figure.update_xaxes(title="time step t", row=1, col=1)
-    figure.update_xaxes(title="time step t", row=1, col=2)
-    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=20, t=110 if title else 90, b=60),
+    sketch.add(dict(type="scatter", x=[1, length], y=[1, 1], mode="lines", line=dict(color=BASELINE_COLOR, dash="dash"),
+                    name="1: carried unchanged", showlegend=False, hoverinfo="skip"), col=2)
+    sketch.yaxis(1, 1).update(type="log", exponentformat="power", title=dict(text="|dLoss/dh<sub>t</sub>| (log scale)"))
+    sketch.yaxis(1, 2).update(type="log", title=dict(text="factor per step (log scale)"), **LOG_TICKS)
+    sketch.xaxis(1, 1)["title"] = dict(text="time step t")
+    sketch.xaxis(1, 2)["title"] = dict(text="time step t")
+    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=20, t=110 if title else 90, b=60),
                                        title=dict(text=title, x=0.01, y=0.98, yanchor="top", yref="container"),
                                        legend=dict(orientation="h", yanchor="bottom", y=1.1, x=0)))
-    return figure
 
 
 def race_figure(histories: Mapping[str, object], gradients: Mapping[str, tuple[Sequence[int], Sequence[np.ndarray]]],
@@ -474,29 +467,27 @@ def budget_figure(parameters: Mapping[str, int], hidden: Mapping[str, int], time
                   title: str = "", height: int = 400) -> go.Figure:
     """Left: parameters per model (hidden size in the label). Right: milliseconds per training step,
     the mean as a bar and every repeat as a dot, measured on this machine."""
-    from plotly.subplots import make_subplots
-
     cells = list(parameters)
     labels = [f"{NAMES.get(c, c)}<br>{hidden[c]} units" for c in cells]
-    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
-                           subplot_titles=("trainable parameters", "one training step on this machine"))
-    figure.add_trace(go.Bar(x=labels, y=[parameters[c] for c in cells], marker_color=[COLORS[c] for c in cells],
-                            text=[f"{parameters[c]:,}" for c in cells], textposition="outside", showlegend=False,
-                            hovertemplate="%{x}: %{y:,} parameters<extra></extra>", name="parameters"), row=1, col=1)
+    sketch = Sketch(rows=1, cols=2, horizontal_spacing=0.14,
+                    titles=("trainable parameters", "one training step on this machine"))
+    sketch.add(dict(type="bar", x=labels, y=[parameters[c] for c in cells], marker=dict(color=[COLORS[c] for c in cells]),
+                    text=[f"{parameters[c]:,}" for c in cells], textposition="outside", showlegend=False,
+                    hovertemplate="%{x}: %{y:,} parameters<extra></extra>", name="parameters"))
     means = [1000 * float(np.mean(times[c])) for c in cells]
-    figure.add_trace(go.Bar(x=labels, y=means, marker_color=[COLORS[c] for c in cells], showlegend=False,
-                            text=[f"{m:.1f} ms" for m in means], textposition="outside", name="mean",
-                            hovertemplate="%{x}: mean %{y:.2f} ms<extra></extra>"), row=1, col=2)
-    figure.add_trace(go.Scatter(x=[label for c, label in zip(cells, labels) for _ in times[c]],
-                                y=[1000 * t for c in cells for t in times[c]], mode="markers", showlegend=False,
-                                marker=dict(color="#222", size=7, opacity=0.6), name="repeats",
-                                hovertemplate="%{x}: %{y:.2f} ms<extra></extra>"), row=1, col=2)
-    figure.update_yaxes(title="parameters", row=1, col=1, range=[0, 1.2 * max(parameters.values())])
-    figure.update_yaxes(title="milliseconds (forward, backward, update)", row=1, col=2,
-                        range=[0, 1.25 * max(1000 * max(t) for t in times.values())])
-    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=20, t=90 if title else 50, b=60),
+    sketch.add(dict(type="bar", x=labels, y=means, marker=dict(color=[COLORS[c] for c in cells]), showlegend=False,
+                    text=[f"{m:.1f} ms" for m in means], textposition="outside", name="mean",
+                    hovertemplate="%{x}: mean %{y:.2f} ms<extra></extra>"), col=2)
+    sketch.add(dict(type="scatter", x=[label for c, label in zip(cells, labels) for _ in times[c]],
+                    y=[1000 * t for c in cells for t in times[c]], mode="markers", showlegend=False,
+                    marker=dict(color="#222", size=7, opacity=0.6), name="repeats",
+                    hovertemplate="%{x}: %{y:.2f} ms<extra></extra>"), col=2)
+    sketch.yaxis(1, 1).update(title=dict(text="parameters"), range=[0, 1.2 * max(parameters.values())])
+    sketch.yaxis(1, 2).update(title=dict(text="milliseconds (forward, backward, update)"),
+                              range=[0, 1.25 * max(1000 * max(t) for t in times.values())])
+    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=20, t=90 if title else 50, b=60),
                                        title=dict(text=title, x=0.01, y=0.98, yanchor="top", yref="container")))
-    return figure
+
 
 
 def curves_figure(summaries: Mapping[str, Mapping[str, dict]], titles: Mapping[str, str], block: int,
@@ -613,11 +604,9 @@ def timescale_figure(scales: np.ndarray, alignment: np.ndarray, signal_names: Se
 def impulse_figure(responses: Mapping[str, np.ndarray], step: int, lifetimes: Mapping[str, np.ndarray],
                    unit_colors: Mapping[str, Sequence[str]] | None = None, height: int = 420) -> go.Figure:
     """One panel per model: how far each unit's state moves after the input at ``step`` is nudged (log scale)."""
-    from plotly.subplots import make_subplots
-
     cells = list(responses)
     titles = [f"{NAMES.get(c, c)}: the nudge lives {np.median(lifetimes[c]):.0f} steps (median unit)" for c in cells]
-    figure = make_subplots(rows=1, cols=len(cells), shared_yaxes=True, horizontal_spacing=0.05, subplot_titles=titles)
+    sketch = Sketch(rows=1, cols=len(cells), shared_yaxes=True, horizontal_spacing=0.05, titles=titles)
     for col, cell in enumerate(cells, start=1):
         response = responses[cell]
         steps = np.arange(1, response.shape[0] + 1)
@@ -625,16 +614,15 @@ def impulse_figure(responses: Mapping[str, np.ndarray], step: int, lifetimes: Ma
         for unit in range(response.shape[1]):
             values = np.where(steps > step, response[:, unit], np.nan)  # 1-based steps: the nudge is at step + 1
             values = np.where(values > 1e-7, values, np.nan)
-            figure.add_trace(go.Scatter(x=steps, y=values, mode="lines", line=dict(color=colors[unit], width=2),
-                                        opacity=0.8, showlegend=False, name=f"unit {unit}",
-                                        hovertemplate=f"{NAMES.get(cell, cell)} unit {unit}<br>step %{{x}}: "
-                                                      "|Δh| = %{y:.2g}<extra></extra>"), row=1, col=col)
-        figure.add_vline(x=step + 1, line=dict(color=BASELINE_COLOR, dash="dot"), row=1, col=col)
-        figure.update_xaxes(title="time step t", row=1, col=col)
-    figure.update_yaxes(type="log", exponentformat="power", range=[-6, 0.5])  # every panel: shared axes share no type
-    figure.update_yaxes(title="|change of h<sub>t</sub>| (log)", row=1, col=1)
-    figure.update_layout(**base_layout(height=height, margin=dict(l=80, r=20, t=60, b=60)))
-    return figure
+            sketch.add(dict(type="scatter", x=steps, y=values, mode="lines", line=dict(color=colors[unit], width=2),
+                            opacity=0.8, showlegend=False, name=f"unit {unit}",
+                            hovertemplate=f"{NAMES.get(cell, cell)} unit {unit}<br>step %{{x}}: "
+                                          "|Δh| = %{y:.2g}<extra></extra>"), col=col)
+        sketch.vline(step + 1, line=dict(color=BASELINE_COLOR, dash="dot"), col=col)
+        sketch.xaxis(1, col)["title"] = dict(text="time step t")
+        sketch.yaxis(1, col).update(type="log", exponentformat="power", range=[-6, 0.5])  # shared axes share no type
+    sketch.yaxis(1, 1)["title"] = dict(text="|change of h<sub>t</sub>| (log)")
+    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=20, t=60, b=60)))
 
 
 def trajectory_figure(projected: np.ndarray, variance: Sequence[float], hover: Sequence[str], title: str = "",
