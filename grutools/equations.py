@@ -133,7 +133,11 @@ def lstm_step(
     bias_hh: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One LSTM step, returning ``(h, c)``: ``c = f c_prev + i g``, ``h = o tanh(c)``."""
-    gates = lstm_from_projections(project(x, weight_ih, bias_ih), project(h_prev, weight_hh, bias_hh))
+    return lstm_state(lstm_from_projections(project(x, weight_ih, bias_ih), project(h_prev, weight_hh, bias_hh)), c_prev)
+
+
+def lstm_state(gates: LSTMGates, c_prev: Tensor) -> tuple[Tensor, Tensor]:
+    """The LSTM's new ``(h, c)`` from its gates: ``c = f c_prev + i g``, ``h = o tanh(c)``."""
     c = gates.forget * c_prev + gates.input * gates.cell_input
     return gates.output * torch.tanh(c), c
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .equations import gru_step, lstm_step, rnn_step
+from .equations import gru_from_projections, lstm_from_projections, lstm_state, project, rnn_from_projections
 from .models import SequenceModel, check_sequence
 from .tasks import sequence_loss
 from .trace import layer_states, layer_weights
@@ -26,16 +26,19 @@ def unroll_top_layer(model: SequenceModel, x: Tensor) -> list[Tensor]:
     with torch.no_grad():
         for layer in range(top):
             layer_input = layer_states(core, layer, layer_input, zeros, zeros if model.cell == "lstm" else None)
-    weights = layer_weights(core, top)
+    weight_ih, weight_hh, bias_ih, bias_hh = layer_weights(core, top)
+    # the input half of every step at once (one matrix product); only the recurrent half is per step
+    inputs = project(layer_input, weight_ih, bias_ih)
     h, c = zeros, zeros
     states = []
-    for x_t in layer_input:
+    for x_proj in inputs:
+        h_proj = project(h, weight_hh, bias_hh)
         if model.cell == "gru":
-            h = gru_step(x_t, h, *weights).hidden
+            h = gru_from_projections(x_proj, h_proj, h).hidden
         elif model.cell == "lstm":
-            h, c = lstm_step(x_t, h, c, *weights)
+            h, c = lstm_state(lstm_from_projections(x_proj, h_proj), c)
         else:
-            h = rnn_step(x_t, h, *weights, nonlinearity=core.nonlinearity)
+            h = rnn_from_projections(x_proj, h_proj, nonlinearity=core.nonlinearity)
         states.append(h)
     return states
 

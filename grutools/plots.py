@@ -371,11 +371,12 @@ def saturation_figure(trained: Mapping[str, tuple[np.ndarray, np.ndarray]],
 # Vanishing gradients (dashboard 03)
 
 def gradient_figure(norms: Mapping[str, np.ndarray], gains: Mapping[str, np.ndarray],
-                    jacobians: Mapping[str, np.ndarray], decay: Mapping[str, float], title: str = "",
-                    height: int = 470) -> go.Figure:
+                    jacobians: Mapping[str, np.ndarray | tuple[Sequence[int], np.ndarray]], decay: Mapping[str, float],
+                    title: str = "", height: int = 470) -> go.Figure:
     """Left: |dLoss/dh_t| against t on a log scale, one line per model, with its fitted decay per step in the
     legend. Right, per step: the gain of the gradient one step back (solid) and the spectral norm of the
-    one-step Jacobian (dotted, its upper bound), with the line at 1."""
+    one-step Jacobian (dotted, its upper bound), with the line at 1. A ``jacobians`` entry is the norm at
+    every step, or ``(steps, norms)`` at some 1-based steps."""
     sketch = Sketch(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1,
                     titles=("gradient reaching step t: |dLoss/dh<sub>t</sub>|",
                             "one step back: gain (solid), Jacobian norm (dotted)"))
@@ -388,9 +389,11 @@ def gradient_figure(norms: Mapping[str, np.ndarray], gains: Mapping[str, np.ndar
                         hovertemplate=f"{name}<br>step %{{x}}<br>|dL/dh| = %{{y:.3g}}<extra></extra>"))
     for cell in gains:
         name = NAMES.get(cell, cell)
-        for values, dash, what in ((gains[cell], "solid", "gain |dL/dh<sub>t−1</sub>| / |dL/dh<sub>t</sub>|"),
-                                   (jacobians[cell], "dot", "spectral norm of dh<sub>t</sub>/dh<sub>t−1</sub>")):
-            steps = np.arange(1, len(values) + 1)
+        jacobian = jacobians[cell]
+        jacobian_steps, jacobian = jacobian if isinstance(jacobian, tuple) else (np.arange(1, len(jacobian) + 1), jacobian)
+        for steps, values, dash, what in (
+                (np.arange(1, len(gains[cell]) + 1), gains[cell], "solid", "gain |dL/dh<sub>t−1</sub>| / |dL/dh<sub>t</sub>|"),
+                (np.asarray(jacobian_steps), jacobian, "dot", "spectral norm of dh<sub>t</sub>/dh<sub>t−1</sub>")):
             sketch.add(dict(type="scatter", x=steps, y=np.asarray(values, dtype=np.float64), mode="lines",
                             legendgroup=cell, name=f"{name} {what}", showlegend=False,
                             line=dict(color=COLORS.get(cell), width=2.5 if dash == "solid" else 1.5, dash=dash),
@@ -402,7 +405,7 @@ def gradient_figure(norms: Mapping[str, np.ndarray], gains: Mapping[str, np.ndar
     sketch.yaxis(1, 2).update(type="log", title=dict(text="factor per step (log scale)"), **LOG_TICKS)
     sketch.xaxis(1, 1)["title"] = dict(text="time step t")
     sketch.xaxis(1, 2)["title"] = dict(text="time step t")
-    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=20, t=110 if title else 90, b=60),
+    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=20, t=110 if title else 90, b=60, autoexpand=False),
                                        title=dict(text=title, x=0.01, y=0.98, yanchor="top", yref="container"),
                                        legend=dict(orientation="h", yanchor="bottom", y=1.1, x=0)))
 

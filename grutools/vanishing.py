@@ -128,30 +128,46 @@ def _step_function(model: SequenceModel) -> Callable[[Tensor, Tensor], Tensor]:
 
 
 @torch.no_grad()
-def step_jacobian_norms(model: SequenceModel, x: Tensor) -> Tensor:
+def step_jacobian_norms(model: SequenceModel, x: Tensor, steps: Sequence[int] | None = None) -> Tensor:
     """Spectral norm of the one-step Jacobian d state_t / d state_{t−1} of the top layer: ``(batch, time)``.
 
     The state is h for an RNN and a GRU, (h, c) for an LSTM. The gradient that
     reaches step t from step T is a product of these Jacobians, so where their
     norms stay below 1 it vanishes geometrically. Computed exactly with
     ``torch.func`` (one Jacobian per step, vectorised), at the states the model
-    actually visits on ``x``.
+    actually visits on ``x``. ``steps`` (0-based) limits it to those time steps:
+    the result is then ``(batch, len(steps))``.
     """
     if model.num_layers != 1:
         raise ValueError("step_jacobian_norms() supports one-layer models; this one has "
                          f"{model.num_layers} layers.")
     t = trace(model, x)
     hidden = t.hidden[0]  # (batch, time, hidden)
-    batch, steps, size = hidden.shape
+    batch, length, size = hidden.shape
     previous = torch.cat([hidden.new_zeros(batch, 1, size), hidden[:, :-1]], dim=1)
     if model.cell == "lstm":
         cell = t.cell[0]
         previous_cell = torch.cat([cell.new_zeros(batch, 1, size), cell[:, :-1]], dim=1)
         previous = torch.cat([previous, previous_cell], dim=-1)
+    if steps is not None:
+        index = torch.as_tensor(list(steps), dtype=torch.long)
+        if index.numel() == 0 or index.min() < 0 or index.max() >= length:
+            raise ValueError(f"steps must be time steps from 0 to {length - 1}; got {list(steps)[:10]}.")
+        previous, x = previous[:, index], x[:, index]
+    count = previous.shape[1]
     with torch.enable_grad():
-        jacobians = vmap(jacrev(_step_function(model)))(previous.reshape(batch * steps, -1),
-                                                        x.reshape(batch * steps, -1))
-    return _spectral_norms(jacobians).reshape(batch, steps)
+        jacobians = vmap(jacrev(_step_function(model)))(previous.reshape(batch * count, -1),
+                                                        x.reshape(batch * count, -1))
+    return _spectral_norms(jacobians).reshape(batch, count)
+
+
+def sampled_steps(length: int, most: int = 50) -> np.ndarray:
+    """At most ``most`` time steps (0-based) spread evenly over ``length``, the first and last included.
+
+    >>> sampled_steps(5).tolist(), sampled_steps(100, 5).tolist()
+    ([0, 1, 2, 3, 4], [0, 25, 50, 74, 99])
+    """
+    return np.unique(np.linspace(0, length - 1, min(length, most)).round().astype(int))
 
 
 def _spectral_norms(matrices: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ from grutools.vanishing import (
     race,
     race_table,
     read_table,
+    sampled_steps,
     scale_recurrent,
     spectral_radius,
     step_jacobian_norms,
@@ -65,6 +66,19 @@ def test_step_jacobian_norms_match_autograd_on_pytorch_cells(cell_type):
                 jac = torch.autograd.functional.jacobian(lambda s, x_t=x_t: cell(x_t, s[None])[0], h)
             expected = torch.linalg.matrix_norm(jac, ord=2)
             assert ours[sample, t].item() == pytest.approx(expected.item(), rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("cell_type", ["rnn", "gru", "lstm"])
+def test_step_jacobian_norms_at_some_steps_are_those_of_all_steps(cell_type):
+    task = AddingProblem(30)
+    model = SequenceModel(cell_type, hidden_size=6, seed=3, **task.model_kwargs())
+    x, _ = task.sample(3, seed=1)
+    steps = sampled_steps(30, most=7)
+    assert len(steps) == 7 and steps[0] == 0 and steps[-1] == 29
+    every = step_jacobian_norms(model, x)
+    torch.testing.assert_close(step_jacobian_norms(model, x, steps), every[:, steps])
+    with pytest.raises(ValueError, match="time steps from 0 to 29"):
+        step_jacobian_norms(model, x, [0, 30])
 
 
 @pytest.mark.parametrize("cell_type", ["rnn", "gru"])

@@ -19,6 +19,7 @@ from ..vanishing import (
     make_models,
     race,
     read_table,
+    sampled_steps,
     spectral_radius,
     step_jacobian_norms,
     summarise_table,
@@ -109,15 +110,18 @@ class GradientExplorer:
         return make_models(task, self.hidden.value, scale=self.scale.value, seed=self.seed)
 
     def measure(self, models: dict[str, SequenceModel] | None = None) -> dict[str, dict[str, np.ndarray | float]]:
-        """Per model: mean |dLoss/dh_t| and mean one-step Jacobian norm over a batch of 16, and the fitted decay."""
+        """Per model: mean |dLoss/dh_t| over a batch of 16 and the fitted decay; the mean one-step Jacobian norm
+        over 4 of them, at no more than 50 time steps (``jacobian_steps``, 1-based), which bounds its cost."""
         task = AddingProblem(self.length.value)
         x, y = task.sample(16, seed=self.seed + 7)
+        steps = sampled_steps(task.length)
         out = {}
         for cell, model in (models or self.current_models()).items():
             per_sequence = gradient_norms(model, x, y).numpy()
             norms = per_sequence.mean(0)
-            out[cell] = {"norms": norms, "gain": gradient_gain(per_sequence),
-                         "jacobian": step_jacobian_norms(model, x[:4]).mean(0).numpy(), "decay": decay_per_step(norms)}
+            out[cell] = {"norms": norms, "gain": gradient_gain(per_sequence), "jacobian_steps": steps + 1,
+                         "jacobian": step_jacobian_norms(model, x[:4], steps).mean(0).numpy(),
+                         "decay": decay_per_step(norms)}
         return out
 
     def redraw_gradients(self) -> None:
@@ -130,7 +134,7 @@ class GradientExplorer:
         title = f"Adding problem, length {self.length.value}, {hidden} units, {where}"
         figure = gradient_figure({c: m["norms"] for c, m in measured.items()},
                                  {c: m["gain"] for c, m in measured.items()},
-                                 {c: m["jacobian"] for c, m in measured.items()},
+                                 {c: (m["jacobian_steps"], m["jacobian"]) for c, m in measured.items()},
                                  {c: m["decay"] for c, m in measured.items()}, title=title)
         self.gradient_plot = show_figure(self.gradient_plot, figure)
         self.measured = measured
