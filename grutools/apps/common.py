@@ -86,16 +86,16 @@ def _flat(tree: dict, prefix: str = "", out: dict | None = None) -> dict:
 
 
 def _array(value):
-    """A typed-array spec of ``to_plotly_json`` (``{"dtype", "bdata", "shape"}``) as the numpy array it encodes.
+    """A 1-D typed-array spec of ``to_plotly_json`` (``{"dtype", "bdata"}``) as the numpy array it encodes.
 
     The widget keeps what it is given as its Python-side state, so ``widget.data[0].x``
-    stays an array; the array then goes to the browser as a binary buffer.
+    stays an array; the array then goes to the browser as a binary buffer. A 2-D spec
+    (with a ``shape``, e.g. a heatmap's ``z``) stays as it is: plotly's widget would send
+    a 2-D array as nested JSON lists, 4x larger and slower to read in the browser.
     """
-    if not (isinstance(value, dict) and "bdata" in value):
+    if not (isinstance(value, dict) and "bdata" in value) or value.get("shape"):
         return value
-    array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    shape = value.get("shape")
-    return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+    return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
 
 
 def _same(a, b) -> bool:

@@ -26,6 +26,7 @@ CURVES = DATA_DIR / "results" / "learning_curves.json"
 CURVES_COMMAND = "python -m grutools learning-curves --out data/results/learning_curves.json"
 MODES = ("equal size", "equal budget")
 TRAIN_SIZES = [16, 64, 256, 1024, 8192]
+REPEATS = 4  # timed training steps per model at each move of a control: the live timing is most of a redraw
 
 
 class ClaimsExplorer:
@@ -121,7 +122,7 @@ class ClaimsExplorer:
         task = make_task(self.task.value, STUDY_TASKS[self.task.value])
         sizes = self.sizes(task)
         parameters = {c: model_parameters(c, task, h) for c, h in sizes.items()}
-        times = {c: time_training_steps(c, task, h, repeats=5) for c, h in sizes.items()}
+        times = {c: time_training_steps(c, task, h, repeats=REPEATS, warmup=1) for c, h in sizes.items()}
         title = f"{task.title}, length {task.length}, batch 64: {self.mode.value}"
         self.budget_plot = show_figure(self.budget_plot, budget_figure(parameters, sizes, times, title=title))
         mean = {c: sum(t) / len(t) for c, t in times.items()}
@@ -136,7 +137,7 @@ class ClaimsExplorer:
                "lacks, and the implementation decides it, not the gate count." if faster == "slower"
                else " As its fewer gates promise."),
         ])
-        self.budget_status.info("Measured just now: 5 training steps per model after 2 warm-up steps.")
+        self.budget_status.info(f"Measured just now: {REPEATS} training steps per model after one warm-up step.")
 
     # ------------------------------------------------------------------------------------------
     # learning curves
