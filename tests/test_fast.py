@@ -38,6 +38,24 @@ def test_outputs_and_gradients_equal_torch_gru(layers, batch_first, bias, with_h
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("batch, hidden", [(4, 6), (32, 32), (33, 32), (40, 48)])
+def test_both_matrix_product_paths_equal_torch_gru(batch, hidden):
+    """A step's h W_hh^T runs in our own loop up to batch x 3 hidden^2 = 32 x 3 x 32^2, through ATen above."""
+    torch.manual_seed(batch + hidden)
+    ours, reference = pair(input_size=3, hidden=hidden)
+    ours, reference = ours.double(), reference.double()
+    x = torch.randn(12, batch, 3, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(1, batch, hidden, dtype=torch.double, requires_grad=True)
+    out_a, hn_a = ours(x, h0)
+    out_b, hn_b = reference(x, h0)
+    torch.testing.assert_close(out_a, out_b, atol=1e-10, rtol=1e-10)
+    g_out = torch.randn_like(out_a)
+    grads_a = torch.autograd.grad((out_a * g_out).sum() + hn_a.sum(), [x, h0, *ours.parameters()])
+    grads_b = torch.autograd.grad((out_b * g_out).sum() + hn_b.sum(), [x, h0, *reference.parameters()])
+    for a, b in zip(grads_a, grads_b):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
 def test_unbatched_input_matches():
     ours, reference = pair()
     x = torch.randn(7, 3)

@@ -63,11 +63,13 @@ void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* _
 // w.r.t. the input projection dxp (B, 3H), the recurrent projection dhp (B, 3H) and the
 // direct part of the gradient w.r.t. the previous state, dh_prev = dh * z.
 template <typename T>
-void step_backward(const T* __restrict__ dh, const T* __restrict__ gates, const T* __restrict__ prev,
-                   T* __restrict__ dxp, T* __restrict__ dhp, T* __restrict__ dh_prev, int64_t B, int64_t H) {
+void step_backward(const T* __restrict__ dh, const T* __restrict__ grad_out, const T* __restrict__ gates,
+                   const T* __restrict__ prev, T* __restrict__ dxp, T* __restrict__ dhp, T* __restrict__ dh_prev,
+                   int64_t B, int64_t H) {
   for (int64_t b = 0; b < B; ++b) {
     const T* __restrict__ g = gates + b * 4 * H;
-    const T* __restrict__ d = dh + b * H;
+    const T* __restrict__ carried = dh + b * H;
+    const T* __restrict__ direct = grad_out + b * H;
     const T* __restrict__ p = prev + b * H;
     T* __restrict__ dx = dxp + b * 3 * H;
     T* __restrict__ dr = dhp + b * 3 * H;
@@ -75,8 +77,9 @@ void step_backward(const T* __restrict__ dh, const T* __restrict__ gates, const 
 #pragma omp simd
     for (int64_t j = 0; j < H; ++j) {
       const T r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];
-      const T dn_pre = d[j] * (T(1) - z) * (T(1) - n * n);
-      const T dz_pre = d[j] * (p[j] - n) * z * (T(1) - z);
+      const T d = carried[j] + direct[j];
+      const T dn_pre = d * (T(1) - z) * (T(1) - n * n);
+      const T dz_pre = d * (p[j] - n) * z * (T(1) - z);
       const T dr_pre = dn_pre * hn * r * (T(1) - r);
       dx[j] = dr_pre;
       dx[H + j] = dz_pre;
@@ -84,7 +87,31 @@ void step_backward(const T* __restrict__ dh, const T* __restrict__ gates, const 
       dr[j] = dr_pre;
       dr[H + j] = dz_pre;
       dr[2 * H + j] = dn_pre * r;
-      dp[j] = d[j] * z;
+      dp[j] = d * z;
+    }
+  }
+}
+
+// out (B, N) = init + a (B, K) m (K, N), every matrix row-major and contiguous; init is a row (N) broadcast
+// over the batch or a matrix (B, N). For the dashboards' smallest layers one step's product is a few
+// thousand multiply-adds, less than the few microseconds a call through ATen into the BLAS costs, so
+// below SMALL_PRODUCT multiply-adds the step uses this loop (a row of m at a time, vectorised over N).
+constexpr int64_t SMALL_PRODUCT = 32 * 32 * 96;  // measured: faster up to batch 32 x 32 units, slower from 64 x 24
+
+template <typename T>
+void small_product(const T* __restrict__ a, const T* __restrict__ m, const T* __restrict__ init, bool init_rows,
+                   T* __restrict__ out, int64_t B, int64_t K, int64_t N) {
+  for (int64_t b = 0; b < B; ++b) {
+    T* __restrict__ o = out + b * N;
+    const T* __restrict__ start = init_rows ? init + b * N : init;
+#pragma omp simd
+    for (int64_t j = 0; j < N; ++j) o[j] = start[j];
+    const T* __restrict__ row = a + b * K;
+    for (int64_t k = 0; k < K; ++k) {
+      const T v = row[k];
+      const T* __restrict__ mk = m + k * N;
+#pragma omp simd
+      for (int64_t j = 0; j < N; ++j) o[j] += v * mk[j];
     }
   }
 }
@@ -121,17 +148,25 @@ std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch:
   auto hp = torch::empty({B, 3 * H}, x.options());
   auto w_hh_t = w_hh.t();
   torch::Tensor bias = b_hh.numel() ? b_hh : torch::zeros({3 * H}, x.options());
+  const bool small = B * H * 3 * H <= SMALL_PRODUCT;
+  torch::Tensor w_hh_rows = small ? w_hh_t.contiguous() : w_hh_t;  // (H, 3H): one row per state unit
+  bias = bias.contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_forward", [&] {
-    torch::Tensor h = h0;
-    scalar_t* xp_ptr = xp.data_ptr<scalar_t>();
+    const scalar_t* xp_ptr = xp.data_ptr<scalar_t>();
     scalar_t* out_ptr = output.data_ptr<scalar_t>();
     scalar_t* gate_ptr = gates.data_ptr<scalar_t>();
     scalar_t* hp_ptr = hp.data_ptr<scalar_t>();
+    const scalar_t* h_ptr = h0.data_ptr<scalar_t>();
+    const scalar_t* w_ptr = small ? w_hh_rows.data_ptr<scalar_t>() : nullptr;
+    const scalar_t* bias_ptr = bias.data_ptr<scalar_t>();
     for (int64_t t = 0; t < T; ++t) {
-      torch::addmm_out(hp, bias, h, w_hh_t);
-      step_forward<scalar_t>(xp_ptr + t * B * 3 * H, hp_ptr, h.data_ptr<scalar_t>(), out_ptr + t * B * H,
-                             gate_ptr + t * B * 4 * H, B, H);
-      h = output[t];
+      if (small) {
+        small_product<scalar_t>(h_ptr, w_ptr, bias_ptr, false, hp_ptr, B, H, 3 * H);
+      } else {
+        torch::addmm_out(hp, bias, t ? output[t - 1] : h0, w_hh_t);
+      }
+      step_forward<scalar_t>(xp_ptr + t * B * 3 * H, hp_ptr, h_ptr, out_ptr + t * B * H, gate_ptr + t * B * 4 * H, B, H);
+      h_ptr = out_ptr + t * B * H;
     }
   });
   return {output, gates};
@@ -150,16 +185,31 @@ std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor
   torch::Tensor& dhp = scratch(2, {T, B, 3 * H}, x.options());
   auto dh = grad_hn.contiguous().clone();
   auto dh_prev = torch::empty({B, H}, x.options());
+  const bool small = B * H * 3 * H <= SMALL_PRODUCT;
+  output = output.contiguous();
+  gates = gates.contiguous();
+  auto w_hh_rows = w_hh.contiguous();  // (3H, H): one row per projection
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_backward", [&] {
+    scalar_t* dh_ptr = dh.data_ptr<scalar_t>();
+    scalar_t* dh_prev_ptr = dh_prev.data_ptr<scalar_t>();
+    const scalar_t* grad_ptr = grad_output.data_ptr<scalar_t>();
+    const scalar_t* gate_ptr = gates.data_ptr<scalar_t>();
+    const scalar_t* out_ptr = output.data_ptr<scalar_t>();
+    const scalar_t* h0_ptr = h0.data_ptr<scalar_t>();
+    scalar_t* dxp_ptr = dxp.data_ptr<scalar_t>();
+    scalar_t* dhp_ptr = dhp.data_ptr<scalar_t>();
+    const scalar_t* w_ptr = w_hh_rows.data_ptr<scalar_t>();
     for (int64_t t = T - 1; t >= 0; --t) {
-      dh.add_(grad_output[t]);
-      auto prev = t > 0 ? output[t - 1] : h0;
-      auto dhp_t = dhp[t];
-      step_backward<scalar_t>(dh.data_ptr<scalar_t>(), gates[t].data_ptr<scalar_t>(), prev.data_ptr<scalar_t>(),
-                              dxp[t].data_ptr<scalar_t>(), dhp_t.data_ptr<scalar_t>(), dh_prev.data_ptr<scalar_t>(),
-                              B, H);
-      // dh_{t-1} = dh * z + dhp_t W_hh
-      torch::addmm_out(dh, dh_prev, dhp_t, w_hh);
+      const scalar_t* prev = t > 0 ? out_ptr + (t - 1) * B * H : h0_ptr;
+      scalar_t* dhp_t = dhp_ptr + t * B * 3 * H;
+      step_backward<scalar_t>(dh_ptr, grad_ptr + t * B * H, gate_ptr + t * B * 4 * H, prev, dxp_ptr + t * B * 3 * H,
+                              dhp_t, dh_prev_ptr, B, H);
+      // dh_{t-1} = (dh + grad_output_t) * z + dhp_t W_hh
+      if (small) {
+        small_product<scalar_t>(dhp_t, w_ptr, dh_prev_ptr, true, dh_ptr, B, 3 * H, H);
+      } else {
+        torch::addmm_out(dh, dh_prev, dhp[t], w_hh_rows);
+      }
     }
   });
   torch::Tensor& previous = scratch(3, {T, B, H}, x.options());
