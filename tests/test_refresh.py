@@ -78,3 +78,20 @@ def test_a_different_structure_replaces_the_traces():
     assert [t.type for t in widget.data] == ["bar"] and widget.layout.title.text == "bars"
     show_figure(widget, figure([1, 2, 3]))  # and back, as the in-place path expects
     assert [t.type for t in widget.data] == ["scatter", "scatter", "heatmap"]
+
+
+def test_arrays_with_gaps_are_compared_as_equal(sent, monkeypatch):
+    from grutools.sketch import Sketch
+
+    monkeypatch.setenv("GRUTOOLS_VALIDATE_FIGURES", "0")  # as in a dashboard: numpy arrays stay numpy arrays
+
+    def line(y):
+        sketch = Sketch()
+        sketch.add(dict(type="scatter", x=np.arange(3), y=np.array(y)))  # a line with a gap, as impulse responses
+        return sketch.figure()
+
+    widget = show_figure(None, line([1.0, np.nan, 3.0]))
+    show_figure(widget, line([1.0, np.nan, 3.0]))
+    assert sent == []
+    show_figure(widget, line([1.0, np.nan, 4.0]))
+    assert [traces for _, _, traces in sent] == [[0]]
