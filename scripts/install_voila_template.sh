@@ -12,8 +12,7 @@ template="$root/share/jupyter/voila/templates/grulab"
 mkdir -p "$prefix/share/jupyter/voila/templates"
 ln -sfn "$template" "$prefix/share/jupyter/voila/templates/grulab"
 # plotly's 5 MB widget bundle as a static file of the template: fetched once and cached by the browser
-# (a copy: Voila's static handler refuses symlinks that leave the template folder)
-cp -f "$("$python" -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "widgetbundle.js")')" \
-  "$template/static/plotly-widget.js"
+# (a copy: Voila's static handler refuses symlinks that leave the template folder), made quiet for our widgets
+"$python" -c 'from grutools.apps.common import install_bundle; install_bundle()'
 # compile the fused CPU GRU now (about 20 s) rather than in a student's first dashboard
 "$python" -m grutools build
