@@ -36,7 +36,7 @@ SLIDERS = {
     "01_gru_cell.ipynb": ("x1", "the gate diagram, the activation curves and the equations"),
     "02_gates_over_time.ipynb": ("after step", "the 3 gate heatmaps and the unit close-up of a training snapshot (2 figures)"),
     "03_vanishing_gradients.ipynb": ("sequence length", "the gradients through time of 3 models (3 backward passes)"),
-    "04_gru_vs_lstm.ipynb": ("GRU units", "parameter counts and a live timing of 15 training steps (3 models)"),
+    "04_gru_vs_lstm.ipynb": ("GRU units", "parameter counts and a live timing of 12 training steps (3 models)"),
     "05_memory_timescales.ipynb": ("nudge at step", "the impulse responses of 2 models"),
 }
 

@@ -26,7 +26,7 @@ CURVES = DATA_DIR / "results" / "learning_curves.json"
 CURVES_COMMAND = "python -m grutools learning-curves --out data/results/learning_curves.json"
 MODES = ("equal size", "equal budget")
 TRAIN_SIZES = [16, 64, 256, 1024, 8192]
-REPEATS = 4  # timed training steps per model at each move of a control: the live timing is most of a redraw
+REPEATS = 3  # timed training steps per model at each move of a control: the live timing is most of a redraw
 
 
 class ClaimsExplorer:
