@@ -31,8 +31,8 @@ def validating() -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _skeleton(key: str) -> tuple[dict, dict, list[int]]:
-    """``make_subplots``'s layout as JSON, the axes of each cell and the cell of each subplot title."""
+def _skeleton(key: str) -> tuple[dict, dict]:
+    """``make_subplots``'s layout as JSON (a placeholder title per subplot) and the axes of each cell."""
     from plotly.subplots import make_subplots
 
     kwargs = json.loads(key)
@@ -46,7 +46,7 @@ def _skeleton(key: str) -> tuple[dict, dict, list[int]]:
     for row, col in cells:
         ref = figure._grid_ref[row - 1][col - 1][0]  # (public: get_subplot gives the layout keys only)
         axes[row, col] = (ref.trace_kwargs["xaxis"], ref.trace_kwargs["yaxis"])
-    return layout, axes, cells
+    return layout, axes
 
 
 @functools.lru_cache(maxsize=8)
@@ -73,7 +73,7 @@ class Sketch:
     """
 
     def __init__(self, titles=(), **subplots) -> None:
-        layout, self._axes, cells = _skeleton(json.dumps(subplots, sort_keys=True))
+        layout, self._axes = _skeleton(json.dumps(subplots, sort_keys=True))
         self.layout = copy.deepcopy(layout)
         titles = list(titles)
         annotations = []
@@ -84,12 +84,9 @@ class Sketch:
         self.layout["annotations"] = annotations
         self.layout["shapes"] = []
         self.data: list[dict] = []
-        self._cells = cells
 
     def _axis(self, letter: str, row: int, col: int) -> dict:
-        if (row, col) not in self._axes:
-            raise ValueError(f"this figure has no subplot at row {row}, column {col}.")
-        name = self._axes[row, col][0 if letter == "x" else 1]  # "x2"
+        name = self.axis_refs(row, col)[0 if letter == "x" else 1]  # "x2"
         return self.layout.setdefault(f"{letter}axis{name[1:]}", {})
 
     def xaxis(self, row: int = 1, col: int = 1) -> dict:
@@ -102,28 +99,23 @@ class Sketch:
 
     def add(self, trace: dict, row: int = 1, col: int = 1) -> None:
         """Add ``trace`` (a dict with a ``type``) to the subplot at ``row``, ``col``."""
-        if (row, col) not in self._axes:
-            raise ValueError(f"this figure has no subplot at row {row}, column {col}.")
-        x, y = self._axes[row, col]
+        x, y = self.axis_refs(row, col)
         self.data.append({**trace, "xaxis": x, "yaxis": y})
 
     def axis_refs(self, row: int = 1, col: int = 1) -> tuple[str, str]:
-        """The axis names (``"x2"``, ``"y2"``) a shape or an annotation refers to for this subplot."""
+        """The axis names (``"x2"``, ``"y2"``) a trace, a shape or an annotation refers to for this subplot."""
+        if (row, col) not in self._axes:
+            raise ValueError(f"this figure has no subplot at row {row}, column {col}.")
         return self._axes[row, col]
-
-    def hline(self, y: float, line: dict, row: int = 1, col: int = 1) -> None:
-        """A horizontal line across the subplot at ``row``, ``col``."""
-        x, yref = self._axes[row, col]
-        self.layout["shapes"].append(dict(type="line", xref=f"{x} domain", x0=0, x1=1, yref=yref, y0=y, y1=y, line=line))
 
     def vline(self, x: float, line: dict, row: int = 1, col: int = 1) -> None:
         """A vertical line across the subplot at ``row``, ``col``."""
-        xref, y = self._axes[row, col]
+        xref, y = self.axis_refs(row, col)
         self.layout["shapes"].append(dict(type="line", xref=xref, x0=x, x1=x, yref=f"{y} domain", y0=0, y1=1, line=line))
 
     def hband(self, y0: float, y1: float, row: int = 1, col: int = 1, **style) -> None:
         """A horizontal band from ``y0`` to ``y1`` across the subplot, below the traces."""
-        x, yref = self._axes[row, col]
+        x, yref = self.axis_refs(row, col)
         self.layout["shapes"].append(dict(type="rect", xref=f"{x} domain", x0=0, x1=1, yref=yref, y0=y0, y1=y1,
                                           layer="below", line=dict(width=0), **style))
 

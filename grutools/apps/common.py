@@ -48,16 +48,18 @@ def refresh_figure(widget, figure) -> None:
             widget.update_layout(figure.layout.to_plotly_json(), overwrite=True)
     else:
         # one Plotly.update per trace type that changed (a restyle applies its keys to all its traces)
-        groups: dict[str, list[tuple[int, dict]]] = {}
+        groups: dict[str, list[tuple[int, dict, dict]]] = {}
         for index, (a, b) in enumerate(zip(old["data"], new["data"])):
-            change = _changes(_flat(a), _flat(b))
+            flat = _flat(b)
+            change = _changes(_flat(a), flat)
             if change:
-                groups.setdefault(b.get("type", "scatter"), []).append((index, change))
+                groups.setdefault(b.get("type", "scatter"), []).append((index, change, flat))
         relayout = _changes(_flat(old["layout"]), _flat(new["layout"])) or None
         for group in groups.values():
-            indexes = [index for index, _ in group]
-            keys = {key for _, change in group for key in change}
-            restyle = {key: [_array(change.get(key, _flat(new["data"][index]).get(key))) for index, change in group]
+            indexes = [index for index, _, _ in group]
+            keys = {key for _, change, _ in group for key in change}
+            # a trace of the group where a key did not change gets its current value again
+            restyle = {key: [_array(change[key] if key in change else flat.get(key)) for _, change, flat in group]
                        for key in keys}
             widget.plotly_update(restyle_data=restyle, relayout_data=relayout, trace_indexes=indexes)
             relayout = None
