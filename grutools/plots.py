@@ -479,7 +479,8 @@ def budget_figure(parameters: Mapping[str, int], hidden: Mapping[str, int], time
                     hovertemplate="%{x}: %{y:,} parameters<extra></extra>", name="parameters"))
     means = [1000 * float(np.mean(times[c])) for c in cells]
     sketch.add(dict(type="bar", x=labels, y=means, marker=dict(color=[COLORS[c] for c in cells]), showlegend=False,
-                    text=[f"{m:.1f} ms" for m in means], textposition="outside", name="mean",
+                    text=[f"{m:.1f} ms" for m in means], textposition="inside", insidetextanchor="start",  # clear of the dots
+                    name="mean",
                     hovertemplate="%{x}: mean %{y:.2f} ms<extra></extra>"), col=2)
     sketch.add(dict(type="scatter", x=[label for c, label in zip(cells, labels) for _ in times[c]],
                     y=[1000 * t for c in cells for t in times[c]], mode="markers", showlegend=False,

@@ -246,3 +246,19 @@ def test_memory_explorer_redraws_on_its_controls():
     app.path_sequence.value = 3
     assert tuple(app.trajectory_plot.data[1].x) != tuple(before)
     assert "units follow the slow average" in app.timescale_text.value or "Every unit follows" in app.timescale_text.value
+
+
+def test_budget_verdict_says_a_tie_is_a_tie(monkeypatch, tmp_path):
+    import grutools.apps.compare as compare_app
+    from grutools.apps import ClaimsExplorer
+
+    seconds = {"rnn": 0.002, "gru": 0.005, "lstm": 0.005}
+    monkeypatch.setattr(compare_app, "time_training_steps", lambda cell, *a, **k: [seconds[cell]] * 3)
+    app = ClaimsExplorer(tmp_path / "missing.json")
+    assert "about the same time here (within 10%)" in app.budget_text.value and "factor" not in app.budget_text.value
+    seconds["gru"] = 0.010
+    app.hidden.value = 40
+    assert "the GRU is slower here, by a factor 2.0" in app.budget_text.value
+    seconds["gru"] = 0.0025
+    app.hidden.value = 48
+    assert "the GRU is faster here, by a factor 2.0. As its fewer gates promise." in app.budget_text.value
