@@ -2,21 +2,35 @@
 //
 // Why: PyTorch's CPU nn.GRU runs each time step as several separate tensor
 // operations (and autograd records each of them), while nn.LSTM has a fused
-// oneDNN kernel. Here a whole layer is one C++ call: the input projection of all
-// steps is one matrix product; each step is one small matrix product (h W_hh^T)
-// and one loop over (batch x hidden) that computes r, z, n and h' together; the
-// backward pass is the mirror image, with the weight gradients summed in three
-// large matrix products at the end. The gates are kept for the backward pass and
-// returned, so grutools.trace gets them for free.
+// oneDNN kernel. Here a whole layer is one C++ call:
+// - the input projection of all steps is one matrix product;
+// - the batch is split between the threads, and each thread runs the whole sequence
+//   for its rows on its own (a row's state depends on nothing but its own past), so
+//   the threads never wait for each other between steps;
+// - per step and thread: one small matrix product (h W_hh^T), through oneDNN's
+//   just-in-time "brgemm" micro-kernel (the kind nn.LSTM's kernel is built from),
+//   and one loop over (rows x hidden) that computes r, z, n and h' together;
+// - the backward pass is the mirror image, with the weight gradients summed in large
+//   matrix products at the end.
+// The gates are kept for the backward pass and returned, so grutools.trace gets them
+// for free.
 //
 // PyTorch's equations (rows of W_* stacked as r, z, n):
 //   r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
 //   z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
 //   n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
 //   h' = (1 - z) * n + z * h
+#include <ATen/Parallel.h>
+#include <ATen/native/CPUBlas.h>
 #include <torch/extension.h>
 
+#include <algorithm>
+
 #include <cmath>
+#include <cstdlib>
+#include <iterator>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -33,12 +47,13 @@ inline T fast_tanh(T v) {
   return T(2) / (T(1) + std::exp(T(-2) * v)) - T(1);
 }
 
-// One step's elementwise part. xp, hp: (B, 3H) projections; h: (B, H) previous state.
-// Writes h_next (B, H) and gates (B, 4H) = [r, z, n, hn] where hn = h W_hn^T + b_hn.
+// One step's elementwise part for `rows` rows. xp: (rows, 3H) input projections, bias included; hp: (rows, 3H)
+// h W_hh^T without its bias b_hh (3H); h: (rows, H) previous state. Writes h_next (rows, H) and
+// gates (rows, 4H) = [r, z, n, hn] where hn = h W_hn^T + b_hn.
 template <typename T>
-void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* __restrict__ h, T* __restrict__ h_next,
-                  T* __restrict__ gates, int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* __restrict__ b_hh,
+                  const T* __restrict__ h, T* __restrict__ h_next, T* __restrict__ gates, int64_t rows, int64_t H) {
+  for (int64_t b = 0; b < rows; ++b) {
     const T* __restrict__ x_row = xp + b * 3 * H;
     const T* __restrict__ h_row = hp + b * 3 * H;
     const T* __restrict__ prev = h + b * H;
@@ -46,9 +61,9 @@ void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* _
     T* __restrict__ g = gates + b * 4 * H;
 #pragma omp simd
     for (int64_t j = 0; j < H; ++j) {
-      const T r = sigmoid(x_row[j] + h_row[j]);
-      const T z = sigmoid(x_row[H + j] + h_row[H + j]);
-      const T hn = h_row[2 * H + j];
+      const T r = sigmoid(x_row[j] + h_row[j] + b_hh[j]);
+      const T z = sigmoid(x_row[H + j] + h_row[H + j] + b_hh[H + j]);
+      const T hn = h_row[2 * H + j] + b_hh[2 * H + j];
       const T n = fast_tanh(x_row[2 * H + j] + r * hn);
       out[j] = (T(1) - z) * n + z * prev[j];
       g[j] = r;
@@ -59,14 +74,15 @@ void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* _
   }
 }
 
-// One step's elementwise backward. dh: (B, H) gradient w.r.t. h'; writes the gradients
-// w.r.t. the input projection dxp (B, 3H), the recurrent projection dhp (B, 3H) and the
-// direct part of the gradient w.r.t. the previous state, dh_prev = dh * z.
+// One step's elementwise backward for `rows` rows. dh: (rows, H) gradient w.r.t. h' carried back from later
+// steps, grad_out: (rows, H) w.r.t. this step's output; writes the gradients w.r.t. the input projection
+// dxp (rows, 3H), the recurrent projection dhp (rows, 3H) and the direct part of the gradient w.r.t. the
+// previous state, dh_prev = dh * z (the rest, dhp W_hh, is added by a matrix product).
 template <typename T>
 void step_backward(const T* __restrict__ dh, const T* __restrict__ grad_out, const T* __restrict__ gates,
                    const T* __restrict__ prev, T* __restrict__ dxp, T* __restrict__ dhp, T* __restrict__ dh_prev,
-                   int64_t B, int64_t H) {
-  for (int64_t b = 0; b < B; ++b) {
+                   int64_t rows, int64_t H) {
+  for (int64_t b = 0; b < rows; ++b) {
     const T* __restrict__ g = gates + b * 4 * H;
     const T* __restrict__ carried = dh + b * H;
     const T* __restrict__ direct = grad_out + b * H;
@@ -92,39 +108,46 @@ void step_backward(const T* __restrict__ dh, const T* __restrict__ grad_out, con
   }
 }
 
-// out (B, N) = init + a (B, K) m (K, N), every matrix row-major and contiguous; init is a row (N) broadcast
-// over the batch or a matrix (B, N). For the dashboards' smallest layers one step's product is a few
-// thousand multiply-adds, less than the few microseconds a call through ATen into the BLAS costs, so
-// below SMALL_PRODUCT multiply-adds the step uses this loop (a row of m at a time, vectorised over N).
-constexpr int64_t SMALL_PRODUCT = 32 * 32 * 96;  // measured: faster up to batch 32 x 32 units, slower from 64 x 24
-
-inline bool uses_small_product(int64_t B, int64_t H) {
-  return B * H * 3 * H <= SMALL_PRODUCT;
-}
-
+// c (M, N) = a (M, K) m (K, N) [+ c], row-major, with row strides lda, ldm, ldc: one step's product for one
+// thread's rows. Single precision (training) goes through oneDNN's brgemm micro-kernel, which PyTorch builds
+// just in time for this CPU (AVX-512 here; measured 1.3-2x faster than MKL's sgemm at these shapes, and it
+// has none of MKL's per-call threading overhead). Where PyTorch was built without it, this same call falls
+// back to its BLAS. Double precision (the tests' gradient checks) uses a plain loop, a row of m at a time.
 template <typename T>
-void small_product(const T* __restrict__ a, const T* __restrict__ m, const T* __restrict__ init, bool init_rows,
-                   T* __restrict__ out, int64_t B, int64_t K, int64_t N) {
-  for (int64_t b = 0; b < B; ++b) {
-    T* __restrict__ o = out + b * N;
-    const T* __restrict__ start = init_rows ? init + b * N : init;
-#pragma omp simd
-    for (int64_t j = 0; j < N; ++j) o[j] = start[j];
-    const T* __restrict__ row = a + b * K;
+void product(const T* __restrict__ a, int64_t lda, const T* __restrict__ m, int64_t ldm, T* __restrict__ c,
+             int64_t ldc, int64_t M, int64_t N, int64_t K, bool accumulate) {
+  for (int64_t i = 0; i < M; ++i) {
+    T* __restrict__ o = c + i * ldc;
+    if (!accumulate) std::fill(o, o + N, T(0));
+    const T* __restrict__ row = a + i * lda;
     for (int64_t k = 0; k < K; ++k) {
       const T v = row[k];
-      const T* __restrict__ mk = m + k * N;
+      const T* __restrict__ mk = m + k * ldm;
 #pragma omp simd
       for (int64_t j = 0; j < N; ++j) o[j] += v * mk[j];
     }
   }
 }
 
+template <>
+void product<float>(const float* a, int64_t lda, const float* m, int64_t ldm, float* c, int64_t ldc, int64_t M,
+                    int64_t N, int64_t K, bool accumulate) {
+  at::native::cpublas::brgemm(M, N, K, lda, ldm, ldc, accumulate, a, m, c);
+}
+
+// The batch rows [begin, end) of each thread: at most one block per thread, and none under 8 rows (below
+// that a second thread costs more to wake than it saves).
+template <typename F>
+void over_row_blocks(int64_t B, const F& body) {
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+  at::parallel_for(0, B, std::max<int64_t>(8, (B + threads - 1) / threads), body);
+}
+
 // Scratch tensors that never leave a call (projections and their gradients) are kept
 // between calls, one set per thread: a fresh multi-megabyte allocation costs a page
 // fault per 4 KB on first touch, as much as the arithmetic at these sizes.
 torch::Tensor& scratch(int slot, at::IntArrayRef shape, const torch::TensorOptions& options) {
-  thread_local std::vector<torch::Tensor> buffers(4);
+  thread_local std::vector<torch::Tensor> buffers(6);
   torch::Tensor& buffer = buffers[slot];
   if (!buffer.defined() || buffer.dtype() != options.dtype()) {
     buffer = torch::empty(shape, options);
@@ -134,6 +157,63 @@ torch::Tensor& scratch(int slot, at::IntArrayRef shape, const torch::TensorOptio
   return buffer;
 }
 
+// Tensors that do leave a call (the states, the gates, the input gradient) are freed by PyTorch once
+// autograd is done with them, and the next training step asks for the same sizes again. Large ones come
+// from this pool, which keeps the last few freed blocks (at most KEEP_BLOCKS, KEEP_BYTES in all) and hands
+// out a block of exactly the size asked for, already touched, so a training loop stops paying page faults.
+class BlockPool {
+ public:
+  static constexpr size_t MIN_BYTES = size_t(1) << 20;   // smaller blocks: the C library reuses them anyway
+  static constexpr size_t KEEP_BYTES = size_t(256) << 20;
+  static constexpr size_t KEEP_BLOCKS = 8;
+
+  torch::Tensor empty(at::IntArrayRef shape, const torch::TensorOptions& options) {
+    size_t bytes = options.dtype().itemsize();
+    for (const int64_t size : shape) bytes *= static_cast<size_t>(size);
+    if (bytes < MIN_BYTES) return torch::empty(shape, options);
+    void* block = take(bytes);
+    return torch::from_blob(block, shape, [this, bytes](void* data) { give_back(data, bytes); }, options);
+  }
+
+ private:
+  void* take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto it = free_.rbegin(); it != free_.rend(); ++it) {
+        if (it->first == bytes) {
+          void* block = it->second;
+          free_.erase(std::next(it).base());
+          kept_ -= bytes;
+          return block;
+        }
+      }
+    }
+    void* block = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    TORCH_CHECK(block != nullptr, "grutools fast GRU: out of memory allocating ", bytes, " bytes");
+    return block;
+  }
+
+  void give_back(void* block, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.emplace_back(bytes, block);
+    kept_ += bytes;
+    while (!free_.empty() && (kept_ > KEEP_BYTES || free_.size() > KEEP_BLOCKS)) {  // oldest first
+      std::free(free_.front().second);
+      kept_ -= free_.front().first;
+      free_.erase(free_.begin());
+    }
+  }
+
+  std::mutex mutex_;
+  std::vector<std::pair<size_t, void*>> free_;  // oldest first
+  size_t kept_ = 0;
+};
+
+BlockPool& pool() {
+  static BlockPool* instance = new BlockPool();  // never destroyed: tensors may outlive static destruction
+  return *instance;
+}
+
 }  // namespace
 
 // x: (T, B, I) time-major; h0: (B, H); biases may be empty tensors (bias=False).
@@ -141,37 +221,42 @@ torch::Tensor& scratch(int slot, at::IntArrayRef shape, const torch::TensorOptio
 std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch::Tensor w_ih, torch::Tensor w_hh,
                                        torch::Tensor b_ih, torch::Tensor b_hh) {
   TORCH_CHECK(x.dim() == 3, "x must be (time, batch, input)");
-  const int64_t T = x.size(0), B = x.size(1), H = h0.size(1);
+  const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
   x = x.contiguous();
   h0 = h0.contiguous();
   torch::Tensor& xp = scratch(0, {T, B, 3 * H}, x.options());
-  torch::matmul_out(xp, x, w_ih.t());
-  if (b_ih.numel()) xp.add_(b_ih);
-  auto output = torch::empty({T, B, H}, x.options());
-  auto gates = torch::empty({T, B, 4 * H}, x.options());
-  auto hp = torch::empty({B, 3 * H}, x.options());
-  auto w_hh_t = w_hh.t();
-  torch::Tensor bias = b_hh.numel() ? b_hh : torch::zeros({3 * H}, x.options());
-  const bool small = uses_small_product(B, H);
-  torch::Tensor w_hh_rows = small ? w_hh_t.contiguous() : w_hh_t;  // (H, 3H): one row per state unit
-  bias = bias.contiguous();
+  auto xp_rows = xp.view({T * B, 3 * H});
+  auto x_rows = x.view({T * B, I});
+  if (b_ih.numel()) {
+    torch::addmm_out(xp_rows, b_ih, x_rows, w_ih.t());
+  } else {
+    torch::mm_out(xp_rows, x_rows, w_ih.t());
+  }
+  auto output = pool().empty({T, B, H}, x.options());
+  auto gates = pool().empty({T, B, 4 * H}, x.options());
+  torch::Tensor& hp = scratch(1, {B, 3 * H}, x.options());
+  auto bias = b_hh.numel() ? b_hh.contiguous() : torch::zeros({3 * H}, x.options());
+  auto w_rows = w_hh.t().contiguous();  // (H, 3H): h W_hh^T = h w_rows
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_forward", [&] {
     const scalar_t* xp_ptr = xp.data_ptr<scalar_t>();
     scalar_t* out_ptr = output.data_ptr<scalar_t>();
     scalar_t* gate_ptr = gates.data_ptr<scalar_t>();
     scalar_t* hp_ptr = hp.data_ptr<scalar_t>();
-    const scalar_t* h_ptr = h0.data_ptr<scalar_t>();
-    const scalar_t* w_ptr = small ? w_hh_rows.data_ptr<scalar_t>() : nullptr;
+    const scalar_t* h0_ptr = h0.data_ptr<scalar_t>();
+    const scalar_t* w_ptr = w_rows.data_ptr<scalar_t>();
     const scalar_t* bias_ptr = bias.data_ptr<scalar_t>();
-    for (int64_t t = 0; t < T; ++t) {
-      if (small) {
-        small_product<scalar_t>(h_ptr, w_ptr, bias_ptr, false, hp_ptr, B, H, 3 * H);
-      } else {
-        torch::addmm_out(hp, bias, t ? output[t - 1] : h0, w_hh_t);
+    over_row_blocks(B, [&](int64_t begin, int64_t end) {
+      const int64_t rows = end - begin;
+      scalar_t* hp_rows = hp_ptr + begin * 3 * H;
+      const scalar_t* h = h0_ptr + begin * H;
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t at = t * B + begin;  // first row of this block at step t
+        product<scalar_t>(h, H, w_ptr, 3 * H, hp_rows, 3 * H, rows, 3 * H, H, false);
+        step_forward<scalar_t>(xp_ptr + at * 3 * H, hp_rows, bias_ptr, h, out_ptr + at * H, gate_ptr + at * 4 * H,
+                               rows, H);
+        h = out_ptr + at * H;
       }
-      step_forward<scalar_t>(xp_ptr + t * B * 3 * H, hp_ptr, h_ptr, out_ptr + t * B * H, gate_ptr + t * B * 4 * H, B, H);
-      h_ptr = out_ptr + t * B * H;
-    }
+    });
   });
   return {output, gates};
 }
@@ -181,50 +266,54 @@ std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch:
 std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor grad_hn, torch::Tensor x,
                                         torch::Tensor h0, torch::Tensor w_ih, torch::Tensor w_hh,
                                         torch::Tensor output, torch::Tensor gates) {
-  const int64_t T = x.size(0), B = x.size(1), H = h0.size(1);
-  grad_output = grad_output.contiguous();
+  const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
+  if (!grad_output.is_contiguous()) {  // e.g. the expanded ones of out.sum(): copied into a kept buffer
+    grad_output = scratch(5, {T, B, H}, x.options()).copy_(grad_output);
+  }
   x = x.contiguous();
   h0 = h0.contiguous();
-  torch::Tensor& dxp = scratch(1, {T, B, 3 * H}, x.options());
-  torch::Tensor& dhp = scratch(2, {T, B, 3 * H}, x.options());
-  auto dh = grad_hn.contiguous().clone();
-  auto dh_prev = torch::empty({B, H}, x.options());
-  const bool small = uses_small_product(B, H);
   output = output.contiguous();
   gates = gates.contiguous();
-  auto w_hh_rows = w_hh.contiguous();  // (3H, H): one row per projection
+  torch::Tensor& dxp = scratch(2, {T, B, 3 * H}, x.options());
+  torch::Tensor& dhp = scratch(3, {T, B, 3 * H}, x.options());
+  torch::Tensor& direct = scratch(4, {B, H}, x.options());  // dh * z, the part of dh_{t-1} that skips W_hh
+  auto dh = grad_hn.contiguous().clone();
+  auto w_rows = w_hh.contiguous();  // (3H, H): dhp W_hh
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_backward", [&] {
     scalar_t* dh_ptr = dh.data_ptr<scalar_t>();
-    scalar_t* dh_prev_ptr = dh_prev.data_ptr<scalar_t>();
+    scalar_t* direct_ptr = direct.data_ptr<scalar_t>();
     const scalar_t* grad_ptr = grad_output.data_ptr<scalar_t>();
     const scalar_t* gate_ptr = gates.data_ptr<scalar_t>();
     const scalar_t* out_ptr = output.data_ptr<scalar_t>();
     const scalar_t* h0_ptr = h0.data_ptr<scalar_t>();
     scalar_t* dxp_ptr = dxp.data_ptr<scalar_t>();
     scalar_t* dhp_ptr = dhp.data_ptr<scalar_t>();
-    const scalar_t* w_ptr = w_hh_rows.data_ptr<scalar_t>();
-    for (int64_t t = T - 1; t >= 0; --t) {
-      const scalar_t* prev = t > 0 ? out_ptr + (t - 1) * B * H : h0_ptr;
-      scalar_t* dhp_t = dhp_ptr + t * B * 3 * H;
-      step_backward<scalar_t>(dh_ptr, grad_ptr + t * B * H, gate_ptr + t * B * 4 * H, prev, dxp_ptr + t * B * 3 * H,
-                              dhp_t, dh_prev_ptr, B, H);
-      // dh_{t-1} = (dh + grad_output_t) * z + dhp_t W_hh
-      if (small) {
-        small_product<scalar_t>(dhp_t, w_ptr, dh_prev_ptr, true, dh_ptr, B, 3 * H, H);
-      } else {
-        torch::addmm_out(dh, dh_prev, dhp[t], w_hh_rows);
+    const scalar_t* w_ptr = w_rows.data_ptr<scalar_t>();
+    over_row_blocks(B, [&](int64_t begin, int64_t end) {
+      const int64_t rows = end - begin;
+      scalar_t* carried = dh_ptr + begin * H;
+      scalar_t* skip = direct_ptr + begin * H;
+      for (int64_t t = T - 1; t >= 0; --t) {
+        const int64_t at = t * B + begin;
+        const scalar_t* prev = t > 0 ? out_ptr + (at - B) * H : h0_ptr + begin * H;
+        step_backward<scalar_t>(carried, grad_ptr + at * H, gate_ptr + at * 4 * H, prev, dxp_ptr + at * 3 * H,
+                                dhp_ptr + at * 3 * H, skip, rows, H);
+        // dh_{t-1} = (dh + grad_output_t) * z + dhp_t W_hh
+        product<scalar_t>(dhp_ptr + at * 3 * H, 3 * H, w_ptr, H, skip, H, rows, H, 3 * H, true);
+        std::swap(carried, skip);
       }
-    }
+      if (T % 2) std::copy(carried, carried + rows * H, skip);  // the result ends up in dh's own rows
+    });
   });
-  torch::Tensor& previous = scratch(3, {T, B, H}, x.options());
-  previous[0].copy_(h0);
-  if (T > 1) previous.slice(0, 1, T).copy_(output.slice(0, 0, T - 1));
-  auto dxp_flat = dxp.reshape({T * B, 3 * H});
-  auto dhp_flat = dhp.reshape({T * B, 3 * H});
-  auto dx = torch::matmul(dxp, w_ih);
-  auto dw_ih = dxp_flat.t().mm(x.reshape({T * B, x.size(2)}));
-  auto dw_hh = dhp_flat.t().mm(previous.reshape({T * B, H}));
-  return {dx, dh, dw_ih, dw_hh, dxp_flat.sum(0), dhp_flat.sum(0)};
+  auto dxp_rows = dxp.view({T * B, 3 * H});
+  auto dhp_rows = dhp.view({T * B, 3 * H});
+  auto dx = pool().empty({T, B, I}, x.options());
+  auto dx_rows = dx.view({T * B, I});
+  torch::mm_out(dx_rows, dxp_rows, w_ih);
+  auto dw_ih = x.view({T * B, I}).t().mm(dxp_rows).t();  // MKL: 2x faster in this order for few inputs
+  auto dw_hh = dhp[0].t().mm(h0);  // h_{t-1} is h0 for the first step, output[t - 1] after it
+  if (T > 1) dw_hh.addmm_(dhp.slice(0, 1, T).reshape({(T - 1) * B, 3 * H}).t(), output.slice(0, 0, T - 1).reshape({(T - 1) * B, H}));
+  return {dx, dh, dw_ih, dw_hh, dxp_rows.sum(0), dhp_rows.sum(0)};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
