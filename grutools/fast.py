@@ -74,6 +74,7 @@ class _GRULayer(torch.autograd.Function):
         ctx.save_for_backward(x, h0, w_ih, w_hh, output, gates)
         ctx.has_bias = b_ih is not None
         ctx.mark_non_differentiable(gates)
+        ctx.set_materialize_grads(False)  # else autograd fills a zero gradient for the gates: (T, B, 4H) per step
         return output, gates
 
     @staticmethod
