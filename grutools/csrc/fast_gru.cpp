@@ -135,19 +135,41 @@ void product<float>(const float* a, int64_t lda, const float* m, int64_t ldm, fl
   at::native::cpublas::brgemm(M, N, K, lda, ldm, ldc, accumulate, a, m, c);
 }
 
-// The batch rows [begin, end) of each thread: at most one block per thread, and none under 8 rows (below
-// that a second thread costs more to wake than it saves).
-template <typename F>
-void over_row_blocks(int64_t B, const F& body) {
+// The batch rows are split into at most one block per thread, none under 8 rows (below that a second thread
+// costs more to wake than it saves); body(block, first row, rows) runs once per block, blocks in parallel.
+struct RowBlocks {
+  int64_t size, count;
+};
+
+inline RowBlocks row_blocks(int64_t B) {
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-  at::parallel_for(0, B, std::max<int64_t>(8, (B + threads - 1) / threads), body);
+  const int64_t size = std::max<int64_t>(8, (B + threads - 1) / threads);
+  return {size, (B + size - 1) / size};
+}
+
+template <typename F>
+void over_row_blocks(const RowBlocks& blocks, int64_t B, const F& body) {
+  at::parallel_for(0, blocks.count, 1, [&](int64_t first, int64_t last) {
+    for (int64_t block = first; block < last; ++block) {
+      const int64_t begin = block * blocks.size;
+      body(block, begin, std::min(B, begin + blocks.size) - begin);
+    }
+  });
+}
+
+// out (cols, rows) = in (rows, cols)^T, both contiguous.
+template <typename T>
+void transpose(const T* __restrict__ in, int64_t rows, int64_t cols, T* __restrict__ out) {
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = in[i * cols + j];
+  }
 }
 
 // Scratch tensors that never leave a call (projections and their gradients) are kept
 // between calls, one set per thread: a fresh multi-megabyte allocation costs a page
 // fault per 4 KB on first touch, as much as the arithmetic at these sizes.
 torch::Tensor& scratch(int slot, at::IntArrayRef shape, const torch::TensorOptions& options) {
-  thread_local std::vector<torch::Tensor> buffers(6);
+  thread_local std::vector<torch::Tensor> buffers(4);
   torch::Tensor& buffer = buffers[slot];
   if (!buffer.defined() || buffer.dtype() != options.dtype()) {
     buffer = torch::empty(shape, options);
@@ -245,8 +267,7 @@ std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch:
     const scalar_t* h0_ptr = h0.data_ptr<scalar_t>();
     const scalar_t* w_ptr = w_rows.data_ptr<scalar_t>();
     const scalar_t* bias_ptr = bias.data_ptr<scalar_t>();
-    over_row_blocks(B, [&](int64_t begin, int64_t end) {
-      const int64_t rows = end - begin;
+    over_row_blocks(row_blocks(B), B, [&](int64_t, int64_t begin, int64_t rows) {
       scalar_t* hp_rows = hp_ptr + begin * 3 * H;
       const scalar_t* h = h0_ptr + begin * H;
       for (int64_t t = 0; t < T; ++t) {
@@ -263,57 +284,80 @@ std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch:
 
 // grad_output: (T, B, H) gradient w.r.t. every output; grad_hn: (B, H) w.r.t. the final state.
 // Returns {dx, dh0, dw_ih, dw_hh, db_ih, db_hh}.
+//
+// Each thread takes its block of batch rows back through time on its own. Per step it computes the
+// gradients w.r.t. the two projections (dxp, dhp: rows x 3H, kept in cache, never in a (T, B, 3H) array)
+// and uses them at once, in four small products: dh_{t-1} += dhp W_hh, dx_t = dxp W_ih, and the weight
+// gradients, summed over the block's rows, dW_ih^T += [x_t; 1]^T dxp and dW_hh^T += [h_{t-1}; 1]^T dhp
+// (the row of ones gives the bias gradients). The blocks' weight gradients are added at the end.
 std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor grad_hn, torch::Tensor x,
                                         torch::Tensor h0, torch::Tensor w_ih, torch::Tensor w_hh,
                                         torch::Tensor output, torch::Tensor gates) {
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
   if (!grad_output.is_contiguous()) {  // e.g. the expanded ones of out.sum(): copied into a kept buffer
-    grad_output = scratch(5, {T, B, H}, x.options()).copy_(grad_output);
+    grad_output = scratch(2, {T, B, H}, x.options()).copy_(grad_output);
   }
   x = x.contiguous();
   h0 = h0.contiguous();
   output = output.contiguous();
   gates = gates.contiguous();
-  torch::Tensor& dxp = scratch(2, {T, B, 3 * H}, x.options());
-  torch::Tensor& dhp = scratch(3, {T, B, 3 * H}, x.options());
-  torch::Tensor& direct = scratch(4, {B, H}, x.options());  // dh * z, the part of dh_{t-1} that skips W_hh
+  auto w_ih_rows = w_ih.contiguous();  // (3H, I): dx = dxp w_ih_rows
+  auto w_hh_rows = w_hh.contiguous();  // (3H, H): dhp W_hh
   auto dh = grad_hn.contiguous().clone();
-  auto w_rows = w_hh.contiguous();  // (3H, H): dhp W_hh
+  auto dx = pool().empty({T, B, I}, x.options());
+  const RowBlocks blocks = row_blocks(B);
+  // per block: its weight gradients, transposed and with the bias gradient as a last row:
+  // [dW_ih^T; db_ih] ((I + 1) x 3H) then [dW_hh^T; db_hh] ((H + 1) x 3H)
+  const int64_t sums_size = (I + 1 + H + 1) * 3 * H;
+  auto sums = torch::zeros({blocks.count, sums_size}, x.options());
+  // per block, a working area: dxp, dhp (rows x 3H each), dh * z (rows x H), [x_t; 1]^T ((I + 1) x rows),
+  // [h_{t-1}; 1]^T ((H + 1) x rows)
+  const int64_t work_size = blocks.size * (3 * H + 3 * H + H + (I + 1) + (H + 1));
+  torch::Tensor& work = scratch(3, {blocks.count, work_size}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_backward", [&] {
     scalar_t* dh_ptr = dh.data_ptr<scalar_t>();
-    scalar_t* direct_ptr = direct.data_ptr<scalar_t>();
+    scalar_t* dx_ptr = dx.data_ptr<scalar_t>();
     const scalar_t* grad_ptr = grad_output.data_ptr<scalar_t>();
     const scalar_t* gate_ptr = gates.data_ptr<scalar_t>();
     const scalar_t* out_ptr = output.data_ptr<scalar_t>();
     const scalar_t* h0_ptr = h0.data_ptr<scalar_t>();
-    scalar_t* dxp_ptr = dxp.data_ptr<scalar_t>();
-    scalar_t* dhp_ptr = dhp.data_ptr<scalar_t>();
-    const scalar_t* w_ptr = w_rows.data_ptr<scalar_t>();
-    over_row_blocks(B, [&](int64_t begin, int64_t end) {
-      const int64_t rows = end - begin;
+    const scalar_t* x_ptr = x.data_ptr<scalar_t>();
+    const scalar_t* w_ih_ptr = w_ih_rows.data_ptr<scalar_t>();
+    const scalar_t* w_hh_ptr = w_hh_rows.data_ptr<scalar_t>();
+    scalar_t* sums_ptr = sums.data_ptr<scalar_t>();
+    scalar_t* work_ptr = work.data_ptr<scalar_t>();
+    over_row_blocks(blocks, B, [&](int64_t block, int64_t begin, int64_t rows) {
+      scalar_t* dxp = work_ptr + block * work_size;
+      scalar_t* dhp = dxp + rows * 3 * H;
+      scalar_t* skip = dhp + rows * 3 * H;  // dh * z, the part of dh_{t-1} that skips W_hh
+      scalar_t* x_t = skip + rows * H;      // (I + 1, rows)
+      scalar_t* h_t = x_t + (I + 1) * rows;  // (H + 1, rows)
+      std::fill(x_t + I * rows, x_t + (I + 1) * rows, scalar_t(1));
+      std::fill(h_t + H * rows, h_t + (H + 1) * rows, scalar_t(1));
+      scalar_t* dw_ih = sums_ptr + block * sums_size;  // (I + 1, 3H)
+      scalar_t* dw_hh = dw_ih + (I + 1) * 3 * H;        // (H + 1, 3H)
       scalar_t* carried = dh_ptr + begin * H;
-      scalar_t* skip = direct_ptr + begin * H;
       for (int64_t t = T - 1; t >= 0; --t) {
         const int64_t at = t * B + begin;
         const scalar_t* prev = t > 0 ? out_ptr + (at - B) * H : h0_ptr + begin * H;
-        step_backward<scalar_t>(carried, grad_ptr + at * H, gate_ptr + at * 4 * H, prev, dxp_ptr + at * 3 * H,
-                                dhp_ptr + at * 3 * H, skip, rows, H);
-        // dh_{t-1} = (dh + grad_output_t) * z + dhp_t W_hh
-        product<scalar_t>(dhp_ptr + at * 3 * H, 3 * H, w_ptr, H, skip, H, rows, H, 3 * H, true);
-        std::swap(carried, skip);
+        step_backward<scalar_t>(carried, grad_ptr + at * H, gate_ptr + at * 4 * H, prev, dxp, dhp, skip, rows, H);
+        // dh_{t-1} = (dh + grad_output_t) * z + dhp W_hh, written over dh's rows
+        product<scalar_t>(dhp, 3 * H, w_hh_ptr, H, skip, H, rows, H, 3 * H, true);
+        std::copy(skip, skip + rows * H, carried);
+        product<scalar_t>(dxp, 3 * H, w_ih_ptr, I, dx_ptr + at * I, I, rows, I, 3 * H, false);
+        transpose<scalar_t>(x_ptr + at * I, rows, I, x_t);
+        product<scalar_t>(x_t, rows, dxp, 3 * H, dw_ih, 3 * H, I + 1, 3 * H, rows, true);
+        transpose<scalar_t>(prev, rows, H, h_t);
+        product<scalar_t>(h_t, rows, dhp, 3 * H, dw_hh, 3 * H, H + 1, 3 * H, rows, true);
       }
-      if (T % 2) std::copy(carried, carried + rows * H, skip);  // the result ends up in dh's own rows
     });
   });
-  auto dxp_rows = dxp.view({T * B, 3 * H});
-  auto dhp_rows = dhp.view({T * B, 3 * H});
-  auto dx = pool().empty({T, B, I}, x.options());
-  auto dx_rows = dx.view({T * B, I});
-  torch::mm_out(dx_rows, dxp_rows, w_ih);
-  auto dw_ih = x.view({T * B, I}).t().mm(dxp_rows).t();  // MKL: 2x faster in this order for few inputs
-  auto dw_hh = dhp[0].t().mm(h0);  // h_{t-1} is h0 for the first step, output[t - 1] after it
-  if (T > 1) dw_hh.addmm_(dhp.slice(0, 1, T).reshape({(T - 1) * B, 3 * H}).t(), output.slice(0, 0, T - 1).reshape({(T - 1) * B, H}));
-  return {dx, dh, dw_ih, dw_hh, dxp_rows.sum(0), dhp_rows.sum(0)};
+  auto total = sums.sum(0);
+  auto dw_ih = total.slice(0, 0, I * 3 * H).view({I, 3 * H}).t().contiguous();
+  auto db_ih = total.slice(0, I * 3 * H, (I + 1) * 3 * H);
+  auto dw_hh = total.slice(0, (I + 1) * 3 * H, (I + 1 + H) * 3 * H).view({H, 3 * H}).t().contiguous();
+  auto db_hh = total.slice(0, (I + 1 + H) * 3 * H, sums_size);
+  return {dx, dh, dw_ih, dw_hh, db_ih, db_hh};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
