@@ -138,7 +138,8 @@ def _fused_gates(core: nn.RNNBase, x: Tensor, h0: Tensor) -> dict[str, Tensor] |
         out["hidden"].append(states.transpose(0, 1))
         for index, name in enumerate(("reset", "update", "candidate")):
             out[name].append(gates[..., index * hidden:(index + 1) * hidden].transpose(0, 1))
-    return {name: torch.stack(values) for name, values in out.items()}
+    # one layer: views of the kernel's own arrays (no copy; they may be non-contiguous), else stacked
+    return {name: values[0].unsqueeze(0) if len(values) == 1 else torch.stack(values) for name, values in out.items()}
 
 
 @torch.no_grad()

@@ -47,11 +47,11 @@ inline T fast_tanh(T v) {
   return T(2) / (T(1) + std::exp(T(-2) * v)) - T(1);
 }
 
-// One step's elementwise part for `rows` rows. xp: (rows, 3H) input projections, bias included; hp: (rows, 3H)
-// h W_hh^T without its bias b_hh (3H); h: (rows, H) previous state. Writes h_next (rows, H) and
-// gates (rows, 4H) = [r, z, n, hn] where hn = h W_hn^T + b_hn.
+// One step's elementwise part for `rows` rows. xp, hp: (rows, 3H) projections x W_ih^T and h W_hh^T, without
+// biases; bias (4H) = [b_ir + b_hr, b_iz + b_hz, b_in, b_hn]; h: (rows, H) previous state. Writes h_next
+// (rows, H) and gates (rows, 4H) = [r, z, n, hn] where hn = h W_hn^T + b_hn.
 template <typename T>
-void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* __restrict__ b_hh,
+void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* __restrict__ bias,
                   const T* __restrict__ h, T* __restrict__ h_next, T* __restrict__ gates, int64_t rows, int64_t H) {
   for (int64_t b = 0; b < rows; ++b) {
     const T* __restrict__ x_row = xp + b * 3 * H;
@@ -61,10 +61,10 @@ void step_forward(const T* __restrict__ xp, const T* __restrict__ hp, const T* _
     T* __restrict__ g = gates + b * 4 * H;
 #pragma omp simd
     for (int64_t j = 0; j < H; ++j) {
-      const T r = sigmoid(x_row[j] + h_row[j] + b_hh[j]);
-      const T z = sigmoid(x_row[H + j] + h_row[H + j] + b_hh[H + j]);
-      const T hn = h_row[2 * H + j] + b_hh[2 * H + j];
-      const T n = fast_tanh(x_row[2 * H + j] + r * hn);
+      const T r = sigmoid(x_row[j] + h_row[j] + bias[j]);
+      const T z = sigmoid(x_row[H + j] + h_row[H + j] + bias[H + j]);
+      const T hn = h_row[2 * H + j] + bias[3 * H + j];
+      const T n = fast_tanh(x_row[2 * H + j] + bias[2 * H + j] + r * hn);
       out[j] = (T(1) - z) * n + z * prev[j];
       g[j] = r;
       g[H + j] = z;
@@ -169,7 +169,7 @@ void transpose(const T* __restrict__ in, int64_t rows, int64_t cols, T* __restri
 // between calls, one set per thread: a fresh multi-megabyte allocation costs a page
 // fault per 4 KB on first touch, as much as the arithmetic at these sizes.
 torch::Tensor& scratch(int slot, at::IntArrayRef shape, const torch::TensorOptions& options) {
-  thread_local std::vector<torch::Tensor> buffers(4);
+  thread_local std::vector<torch::Tensor> buffers(3);
   torch::Tensor& buffer = buffers[slot];
   if (!buffer.defined() || buffer.dtype() != options.dtype()) {
     buffer = torch::empty(shape, options);
@@ -246,35 +246,38 @@ std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch:
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
   x = x.contiguous();
   h0 = h0.contiguous();
-  torch::Tensor& xp = scratch(0, {T, B, 3 * H}, x.options());
-  auto xp_rows = xp.view({T * B, 3 * H});
-  auto x_rows = x.view({T * B, I});
-  if (b_ih.numel()) {
-    torch::addmm_out(xp_rows, b_ih, x_rows, w_ih.t());
-  } else {
-    torch::mm_out(xp_rows, x_rows, w_ih.t());
-  }
   auto output = pool().empty({T, B, H}, x.options());
   auto gates = pool().empty({T, B, 4 * H}, x.options());
-  torch::Tensor& hp = scratch(1, {B, 3 * H}, x.options());
-  auto bias = b_hh.numel() ? b_hh.contiguous() : torch::zeros({3 * H}, x.options());
-  auto w_rows = w_hh.t().contiguous();  // (H, 3H): h W_hh^T = h w_rows
+  // both biases folded into one (the n gate's b_hn stays apart: it is multiplied by r)
+  auto bias = torch::zeros({4 * H}, x.options());  // [b_ir + b_hr, b_iz + b_hz, b_in, b_hn]
+  if (b_ih.numel()) bias.slice(0, 0, 3 * H).add_(b_ih);
+  if (b_hh.numel()) {
+    bias.slice(0, 0, 2 * H).add_(b_hh.slice(0, 0, 2 * H));
+    bias.slice(0, 3 * H, 4 * H).copy_(b_hh.slice(0, 2 * H, 3 * H));
+  }
+  auto w_ih_t = w_ih.t().contiguous();  // (I, 3H): x W_ih^T = x w_ih_t
+  auto w_hh_t = w_hh.t().contiguous();  // (H, 3H)
+  const RowBlocks blocks = row_blocks(B);
+  // per block: a step's projections x W_ih^T and h W_hh^T (rows x 3H each)
+  torch::Tensor& work = scratch(0, {blocks.count, 2 * blocks.size * 3 * H}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_forward", [&] {
-    const scalar_t* xp_ptr = xp.data_ptr<scalar_t>();
+    const scalar_t* x_ptr = x.data_ptr<scalar_t>();
     scalar_t* out_ptr = output.data_ptr<scalar_t>();
     scalar_t* gate_ptr = gates.data_ptr<scalar_t>();
-    scalar_t* hp_ptr = hp.data_ptr<scalar_t>();
     const scalar_t* h0_ptr = h0.data_ptr<scalar_t>();
-    const scalar_t* w_ptr = w_rows.data_ptr<scalar_t>();
+    const scalar_t* w_ih_ptr = w_ih_t.data_ptr<scalar_t>();
+    const scalar_t* w_hh_ptr = w_hh_t.data_ptr<scalar_t>();
     const scalar_t* bias_ptr = bias.data_ptr<scalar_t>();
-    over_row_blocks(row_blocks(B), B, [&](int64_t, int64_t begin, int64_t rows) {
-      scalar_t* hp_rows = hp_ptr + begin * 3 * H;
+    scalar_t* work_ptr = work.data_ptr<scalar_t>();
+    over_row_blocks(blocks, B, [&](int64_t block, int64_t begin, int64_t rows) {
+      scalar_t* xp = work_ptr + block * 2 * blocks.size * 3 * H;
+      scalar_t* hp = xp + rows * 3 * H;
       const scalar_t* h = h0_ptr + begin * H;
       for (int64_t t = 0; t < T; ++t) {
         const int64_t at = t * B + begin;  // first row of this block at step t
-        product<scalar_t>(h, H, w_ptr, 3 * H, hp_rows, 3 * H, rows, 3 * H, H, false);
-        step_forward<scalar_t>(xp_ptr + at * 3 * H, hp_rows, bias_ptr, h, out_ptr + at * H, gate_ptr + at * 4 * H,
-                               rows, H);
+        product<scalar_t>(x_ptr + at * I, I, w_ih_ptr, 3 * H, xp, 3 * H, rows, 3 * H, I, false);
+        product<scalar_t>(h, H, w_hh_ptr, 3 * H, hp, 3 * H, rows, 3 * H, H, false);
+        step_forward<scalar_t>(xp, hp, bias_ptr, h, out_ptr + at * H, gate_ptr + at * 4 * H, rows, H);
         h = out_ptr + at * H;
       }
     });
@@ -295,7 +298,7 @@ std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor
                                         torch::Tensor output, torch::Tensor gates) {
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
   if (!grad_output.is_contiguous()) {  // e.g. the expanded ones of out.sum(): copied into a kept buffer
-    grad_output = scratch(2, {T, B, H}, x.options()).copy_(grad_output);
+    grad_output = scratch(1, {T, B, H}, x.options()).copy_(grad_output);
   }
   x = x.contiguous();
   h0 = h0.contiguous();
@@ -313,7 +316,7 @@ std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor
   // per block, a working area: dxp, dhp (rows x 3H each), dh * z (rows x H), [x_t; 1]^T ((I + 1) x rows),
   // [h_{t-1}; 1]^T ((H + 1) x rows)
   const int64_t work_size = blocks.size * (3 * H + 3 * H + H + (I + 1) + (H + 1));
-  torch::Tensor& work = scratch(3, {blocks.count, work_size}, x.options());
+  torch::Tensor& work = scratch(2, {blocks.count, work_size}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gru_backward", [&] {
     scalar_t* dh_ptr = dh.data_ptr<scalar_t>();
     scalar_t* dx_ptr = dx.data_ptr<scalar_t>();
