@@ -63,14 +63,18 @@ def available() -> bool:
     return extension() is not None
 
 
+def _layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh) -> tuple[Tensor, Tensor]:
+    """The kernel's forward pass for one layer (biases may be ``None``): ``(states, gates)``."""
+    empty = x.new_empty(0)
+    return extension().forward(x, h0, w_ih, w_hh, empty if b_ih is None else b_ih, empty if b_hh is None else b_hh)
+
+
 class _GRULayer(torch.autograd.Function):
     """One GRU layer over a whole sequence: ``(x (T, B, I), h0 (B, H), weights) -> (output (T, B, H), gates)``."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
-        empty = x.new_empty(0)
-        output, gates = extension().forward(x, h0, w_ih, w_hh, empty if b_ih is None else b_ih,
-                                            empty if b_hh is None else b_hh)
+        output, gates = _layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.save_for_backward(x, h0, w_ih, w_hh, output, gates)
         ctx.has_bias = b_ih is not None
         ctx.mark_non_differentiable(gates)
@@ -114,7 +118,9 @@ class FastGRU(nn.GRU):
             weights = [getattr(self, f"weight_ih_l{layer}"), getattr(self, f"weight_hh_l{layer}")]
             biases = ([getattr(self, f"bias_ih_l{layer}"), getattr(self, f"bias_hh_l{layer}")] if self.bias
                       else [None, None])
-            states, gates = _GRULayer.apply(layer_input.contiguous(), h0[layer].contiguous(), *weights, *biases)
+            # without gradients there is no autograd record to keep: straight into the kernel
+            run = _GRULayer.apply if torch.is_grad_enabled() else _layer_forward
+            states, gates = run(layer_input.contiguous(), h0[layer].contiguous(), *weights, *biases)
             results.append((states, gates))
             layer_input = states
         return results
