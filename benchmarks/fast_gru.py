@@ -1,7 +1,8 @@
 """Speed of grutools' fused CPU GRU against PyTorch's GRU, LSTM and RNN, side by side (issue: fast GRU).
 
 For each size (batch, length, hidden; 2 inputs), the median time of a forward
-pass and of a forward+backward pass, and the ratios that matter: ours against
+pass and of a forward+backward pass (the modules timed in turns, many calls per
+sample for the short ones), and the ratios that matter: ours against
 ``nn.LSTM`` (target: 1.0 or less) and ``nn.GRU`` against ours (target: 3 or more).
 Then gate extraction: :func:`grutools.trace` against one forward pass of the same
 module (target: under 0.5 of a forward pass *extra*), for ours and for ``nn.GRU``.
@@ -24,15 +25,42 @@ from grutools.fast import FastGRU, available
 SIZES = [(32, 50, 16), (64, 100, 32), (64, 100, 64), (128, 100, 64), (128, 200, 128), (128, 500, 128)]
 
 
-def median_ms(function, repeats: int) -> float:
-    for _ in range(2):
+def median_ms(functions: dict, repeats: int, sample_seconds: float = 0.02) -> dict:
+    """Median milliseconds per call of each function, timed in turns (one sample of each, then the next
+    round), so that the machine's drifting speed (it varies by tens of percent here) hits all of them alike.
+    A sample repeats a call until it lasts about ``sample_seconds``, so that sub-millisecond calls are timed
+    over many runs rather than one."""
+    loops = {}
+    for name, function in functions.items():
         function()
-    times = []
-    for _ in range(repeats):
         start = time.perf_counter()
         function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        loops[name] = max(1, round(sample_seconds / max(time.perf_counter() - start, 1e-6)))
+    samples = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            for _ in range(loops[name]):
+                function()
+            samples[name].append((time.perf_counter() - start) / loops[name])
+    return {name: 1000 * statistics.median(values) for name, values in samples.items()}
+
+
+def forward_only(module, x):
+    def run():
+        with torch.no_grad():
+            module(x)
+    return run
+
+
+def forward_backward(module, x):
+    def run():
+        module(x)[0].sum().backward()
+    return run
+
+
+def traced(module, x):
+    return lambda: trace(module, x)
 
 
 def main() -> int:
@@ -54,12 +82,8 @@ def main() -> int:
         x = torch.randn(batch, length, 2)
         modules = {"GRU": torch.nn.GRU(2, hidden, batch_first=True), "LSTM": torch.nn.LSTM(2, hidden, batch_first=True),
                    "RNN": torch.nn.RNN(2, hidden, batch_first=True), "ours": FastGRU(2, hidden, batch_first=True)}
-        repeats = args.repeats if length * hidden < 30_000 else max(3, args.repeats // 2)
-        forward, both = {}, {}
-        for name, module in modules.items():
-            with torch.no_grad():
-                forward[name] = median_ms(lambda m=module, x=x: m(x), repeats)
-            both[name] = median_ms(lambda m=module, x=x: m(x)[0].sum().backward(), repeats)
+        forward = median_ms({name: forward_only(module, x) for name, module in modules.items()}, args.repeats)
+        both = median_ms({name: forward_backward(module, x) for name, module in modules.items()}, args.repeats)
         print(f"{f'{batch} x {length} x {hidden}':>24} | {forward['GRU']:9.2f} {forward['LSTM']:7.2f} {forward['RNN']:7.2f} "
               f"{forward['ours']:7.2f} | {both['GRU']:13.2f} {both['LSTM']:7.2f} {both['RNN']:7.2f} {both['ours']:7.2f} | "
               f"{both['ours'] / both['LSTM']:9.2f} {both['GRU'] / both['ours']:8.2f}")
@@ -69,9 +93,8 @@ def main() -> int:
         x = torch.randn(batch, length, 2)
         for name, module in (("ours", FastGRU(2, hidden, batch_first=True)),
                              ("nn.GRU", torch.nn.GRU(2, hidden, batch_first=True))):
-            with torch.no_grad():
-                f = median_ms(lambda m=module, x=x: m(x), args.repeats)
-            t = median_ms(lambda m=module, x=x: trace(m, x), args.repeats)
+            times = median_ms({"forward": forward_only(module, x), "trace": traced(module, x)}, args.repeats)
+            f, t = times["forward"], times["trace"]
             print(f"{f'{batch} x {length} x {hidden}':>24} | {name:>8} {f:8.2f} {t:8.2f} {(t - f) / f:16.2f}")
     return 0
 

@@ -469,7 +469,7 @@ def _band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str, group: s
 def budget_figure(parameters: Mapping[str, int], hidden: Mapping[str, int], times: Mapping[str, Sequence[float]],
                   title: str = "", height: int = 400) -> go.Figure:
     """Left: parameters per model (hidden size in the label). Right: milliseconds per training step,
-    the mean as a bar and every repeat as a dot, measured on this machine."""
+    the median as a bar (one slow step does not tip it) and every repeat as a dot, measured on this machine."""
     cells = list(parameters)
     labels = [f"{NAMES.get(c, c)}<br>{hidden[c]} units" for c in cells]
     sketch = Sketch(rows=1, cols=2, horizontal_spacing=0.14,
@@ -477,11 +477,11 @@ def budget_figure(parameters: Mapping[str, int], hidden: Mapping[str, int], time
     sketch.add(dict(type="bar", x=labels, y=[parameters[c] for c in cells], marker=dict(color=[COLORS[c] for c in cells]),
                     text=[f"{parameters[c]:,}" for c in cells], textposition="outside", showlegend=False,
                     hovertemplate="%{x}: %{y:,} parameters<extra></extra>", name="parameters"))
-    means = [1000 * float(np.mean(times[c])) for c in cells]
-    sketch.add(dict(type="bar", x=labels, y=means, marker=dict(color=[COLORS[c] for c in cells]), showlegend=False,
-                    text=[f"{m:.1f} ms" for m in means], textposition="inside", insidetextanchor="start",  # clear of the dots
-                    name="mean",
-                    hovertemplate="%{x}: mean %{y:.2f} ms<extra></extra>"), col=2)
+    medians = [1000 * float(np.median(times[c])) for c in cells]
+    sketch.add(dict(type="bar", x=labels, y=medians, marker=dict(color=[COLORS[c] for c in cells]), showlegend=False,
+                    text=[f"{m:.1f} ms" for m in medians], textposition="inside", insidetextanchor="start",  # clear of the dots
+                    name="median",
+                    hovertemplate="%{x}: median %{y:.2f} ms<extra></extra>"), col=2)
     sketch.add(dict(type="scatter", x=[label for c, label in zip(cells, labels) for _ in times[c]],
                     y=[1000 * t for c in cells for t in times[c]], mode="markers", showlegend=False,
                     marker=dict(color="#222", size=7, opacity=0.6), name="repeats",

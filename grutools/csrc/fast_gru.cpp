@@ -142,6 +142,7 @@ struct RowBlocks {
 };
 
 inline RowBlocks row_blocks(int64_t B) {
+  at::internal::lazy_init_num_threads();  // a fresh thread (a dashboard's training thread) takes torch's setting
   const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
   const int64_t size = std::max<int64_t>(8, (B + threads - 1) / threads);
   return {size, (B + size - 1) / size};
