@@ -109,7 +109,8 @@ class FastGRU(nn.GRU):
 
     def fused_applies(self, input) -> bool:
         """Whether this call can take the fused path (else it is ``nn.GRU``'s own)."""
-        return (isinstance(input, Tensor) and input.device.type == "cpu" and input.dtype in (torch.float32, torch.float64)
+        return (isinstance(input, Tensor) and input.numel() > 0  # empty: nn.GRU's own error or result
+                and input.device.type == "cpu" and input.dtype in (torch.float32, torch.float64)
                 and not self.bidirectional and not (self.training and self.dropout > 0)
                 and self.weight_ih_l0.device.type == "cpu" and available())
 

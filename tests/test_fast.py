@@ -140,3 +140,9 @@ def test_falls_back_to_torch_gru_with_one_warning(monkeypatch):
         out = ours(x)[0]
     torch.testing.assert_close(out, reference(x)[0])
     assert not fast.available()  # and no second warning: the failure is remembered
+
+
+def test_empty_input_gets_torch_grus_own_answer():
+    with pytest.raises(RuntimeError, match="sequence length"):
+        FastGRU(2, 4)(torch.randn(0, 3, 2))
+    assert FastGRU(2, 4)(torch.randn(5, 0, 2))[0].shape == (5, 0, 4)
