@@ -50,6 +50,15 @@ def test_training_demo_trains_and_reports():
     assert len(app.figure.data[2].x) == 50  # the GRU's curve
 
 
+def test_live_curves_are_redrawn_at_most_once_a_second_but_always_at_the_end(monkeypatch):
+    from grutools.apps import common
+
+    clock = iter([0.0, 0.4, 0.9, 1.2, 1.3])
+    monkeypatch.setattr(common.time, "perf_counter", lambda: next(clock))
+    every = common.Every(1.0)
+    assert [every(), every(), every(), every(), every(final=True)] == [True, False, False, True, True]
+
+
 def heatmap(app, name):
     return next(t for t in app.heatmaps.data if t.type == "heatmap" and t.name == name)
 

@@ -18,6 +18,7 @@ from ..training import History, TrainingDiverged, train
 from .common import (
     LABEL_STYLE,
     BackgroundTraining,
+    Every,
     StatusLine,
     control_layout,
     findings_html,
@@ -93,6 +94,7 @@ class GatesExplorer:
         self.findings = widgets.HTML(layout=widgets.Layout(width="1100px"))
 
         self.job = BackgroundTraining(self._on_progress, self._on_done)
+        self._curve_due = Every()  # the loss curve is redrawn once a second, the progress bar at every report
         self._traces: dict[int, Trace] = {}
         self.task: Task | None = None
         self.model: SequenceModel | None = None
@@ -288,28 +290,32 @@ class GatesExplorer:
         self.job.stop()
         self.status.info("Stopping...")
 
-    def _on_progress(self, history: History) -> None:
+    def _on_progress(self, history: History, final: bool = False) -> None:
+        """Show training progress: the progress bar at every report, the loss curve once a second and at the end."""
+        self.progress.value = len(history.loss)
+        if not self._curve_due(final):
+            return
         # runs in the training thread: send 1-D float32 arrays (binary buffers), far cheaper than JSON lists
         steps = np.asarray(history.step, dtype=np.float32)
         loss = np.asarray(history.loss, dtype=np.float32)
-        stride = max(1, len(loss) // 600)  # the faint per-step curve: at most ~600 points, enough to see the noise
-        self.progress.value = len(loss)
+        stride = max(1, len(loss) // 400)  # at most ~400 points per curve: enough to see the noise, cheap to redraw
         with self.loss_figure.batch_update():
             self.loss_figure.data[0].x, self.loss_figure.data[0].y = steps[::stride], loss[::stride]
-            self.loss_figure.data[1].x, self.loss_figure.data[1].y = steps, smooth(loss, 20).astype(np.float32)
+            self.loss_figure.data[1].x = steps[::stride]
+            self.loss_figure.data[1].y = smooth(loss, 20).astype(np.float32)[::stride]
 
     def _on_done(self, history: History | None, error: BaseException | None) -> None:
         task, model, steps, lr = self._pending
         self._set_training(False)
         try:
             if isinstance(error, TrainingDiverged):
-                self._on_progress(error.history)
+                self._on_progress(error.history, final=True)
                 self.status.error(f"{error} The previous model is still shown.")
                 return
             if error is not None:
                 self.status.error(f"Training failed: {error}. The previous model is still shown.")
                 return
-            self._on_progress(history)
+            self._on_progress(history, final=True)
             if not history.loss:
                 self.status.info("Stopped before the first step; the previous model is still shown.")
                 return

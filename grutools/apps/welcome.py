@@ -9,7 +9,7 @@ from ..models import CELLS, SequenceModel
 from ..plots import NAMES, loss_figure, smooth
 from ..tasks import AddingProblem
 from ..training import History, TrainingDiverged, train
-from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, figure_widget_class, guarded
+from .common import LABEL_STYLE, BackgroundTraining, Every, StatusLine, control_layout, figure_widget_class, guarded
 
 
 class TrainingDemo(widgets.HBox):
@@ -39,6 +39,7 @@ class TrainingDemo(widgets.HBox):
         task = AddingProblem(length)
         self.figure = figure_widget_class()(self._empty_figure(task, steps))
         self.job = BackgroundTraining(self._on_progress, self._on_done)
+        self._curve_due = Every()
 
         self.train_button.on_click(guarded(self.status)(lambda _: self.train()))
         self.stop_button.on_click(guarded(self.status)(lambda _: self.job.stop()))
@@ -100,9 +101,11 @@ class TrainingDemo(widgets.HBox):
         if wait:
             self.job.join()
 
-    def _on_progress(self, history: History) -> None:
+    def _on_progress(self, history: History, final: bool = False) -> None:
+        """The progress bar at every report, the curves once a second (see :class:`Every`) and at the end."""
         self.progress.value = len(history.loss)
-        self._draw(self._running[0], history)
+        if self._curve_due(final):
+            self._draw(self._running[0], history)
 
     def _on_done(self, history: History | None, error: BaseException | None) -> None:
         cell, task, steps = self._running
@@ -111,7 +114,7 @@ class TrainingDemo(widgets.HBox):
             history = error.history
         if history is not None:
             self.runs[cell] = history
-            self._on_progress(history)
+            self._on_progress(history, final=True)
         if error is not None:
             self.status.error(str(error))
             return

@@ -364,7 +364,9 @@ std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor
   return {dx, dh, dw_ih, dw_hh, db_ih, db_hh};
 }
 
+// Both release Python's GIL while they compute (they touch no Python object), as PyTorch's own operators do:
+// a dashboard trains in a background thread while its main thread draws, and must not be held up.
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("forward", &gru_forward, "fused GRU layer, forward (CPU)");
-  m.def("backward", &gru_backward, "fused GRU layer, backward (CPU)");
+  m.def("forward", &gru_forward, "fused GRU layer, forward (CPU)", py::call_guard<py::gil_scoped_release>());
+  m.def("backward", &gru_backward, "fused GRU layer, backward (CPU)", py::call_guard<py::gil_scoped_release>());
 }
