@@ -33,7 +33,9 @@ def check_sequence(x: Any, input_size: int, batch_first: bool = True, name: str 
         )
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name} must have at least one sequence and one time step; got {tuple(x.shape)}.")
-    if not torch.isfinite(x).all():
+    # the sum is NaN or infinite whenever an element is (and, rarely, when finite values overflow it): a cheap
+    # first test, the element-wise one only then
+    if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
         bad = (~torch.isfinite(x)).nonzero()[0].tolist()
         raise ValueError(f"{name} contains NaN or infinite values (first at index {tuple(bad)}); clean the input first.")
     return x

@@ -131,15 +131,15 @@ def _fused_gates(core: nn.RNNBase, x: Tensor, h0: Tensor) -> dict[str, Tensor] |
 
     if not isinstance(core, FastGRU) or not core.fused_applies(x):
         return None
-    hidden = core.hidden_size
     layers = core.layer_outputs(x.to(core.weight_ih_l0.dtype), h0)
-    out: dict[str, list[Tensor]] = {"hidden": [], "reset": [], "update": [], "candidate": []}
-    for states, gates in layers:
-        out["hidden"].append(states.transpose(0, 1))
-        for index, name in enumerate(("reset", "update", "candidate")):
-            out[name].append(gates[..., index * hidden:(index + 1) * hidden].transpose(0, 1))
-    # one layer: views of the kernel's own arrays (no copy; they may be non-contiguous), else stacked
-    return {name: values[0].unsqueeze(0) if len(values) == 1 else torch.stack(values) for name, values in out.items()}
+    # per layer, (T, B, 4H) gates [r, z, n, hn] -> (4, B, T, H) as a view, so that each quantity is one index
+    hidden = [states.transpose(0, 1) for states, _ in layers]
+    gates = [g.unflatten(-1, (4, core.hidden_size)).permute(2, 1, 0, 3) for _, g in layers]
+    if len(layers) == 1:  # views of the kernel's own arrays (no copy; they may be non-contiguous)
+        return {"hidden": hidden[0].unsqueeze(0), "reset": gates[0][0:1], "update": gates[0][1:2],
+                "candidate": gates[0][2:3]}
+    return {"hidden": torch.stack(hidden), "reset": torch.stack([g[0] for g in gates]),
+            "update": torch.stack([g[1] for g in gates]), "candidate": torch.stack([g[2] for g in gates])}
 
 
 @torch.no_grad()
