@@ -132,14 +132,15 @@ def _fused_gates(core: nn.RNNBase, x: Tensor, h0: Tensor) -> dict[str, Tensor] |
     if not isinstance(core, FastGRU) or not core.fused_applies(x):
         return None
     layers = core.layer_outputs(x.to(core.weight_ih_l0.dtype), h0)
-    # per layer, (T, B, 4H) gates [r, z, n, hn] -> (4, B, T, H) as a view, so that each quantity is one index
+    # per layer, (T, B, 4H) gates [r, z, n, hn] -> (4, B, T, H) as a view, so that each quantity is one index;
+    # one layer: views of the kernel's own arrays (no copy; they may be non-contiguous), else stacked
     hidden = [states.transpose(0, 1) for states, _ in layers]
     gates = [g.unflatten(-1, (4, core.hidden_size)).permute(2, 1, 0, 3) for _, g in layers]
-    if len(layers) == 1:  # views of the kernel's own arrays (no copy; they may be non-contiguous)
-        return {"hidden": hidden[0].unsqueeze(0), "reset": gates[0][0:1], "update": gates[0][1:2],
-                "candidate": gates[0][2:3]}
-    return {"hidden": torch.stack(hidden), "reset": torch.stack([g[0] for g in gates]),
-            "update": torch.stack([g[1] for g in gates]), "candidate": torch.stack([g[2] for g in gates])}
+    if len(layers) == 1:
+        hidden, gates = hidden[0].unsqueeze(0), gates[0].unsqueeze(1)
+    else:
+        hidden, gates = torch.stack(hidden), torch.stack(gates, 1)
+    return {"hidden": hidden, "reset": gates[0], "update": gates[1], "candidate": gates[2]}
 
 
 @torch.no_grad()

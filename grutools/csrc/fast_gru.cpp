@@ -3,15 +3,14 @@
 // Why: PyTorch's CPU nn.GRU runs each time step as several separate tensor
 // operations (and autograd records each of them), while nn.LSTM has a fused
 // oneDNN kernel. Here a whole layer is one C++ call:
-// - the input projection of all steps is one matrix product;
 // - the batch is split between the threads, and each thread runs the whole sequence
 //   for its rows on its own (a row's state depends on nothing but its own past), so
 //   the threads never wait for each other between steps;
-// - per step and thread: one small matrix product (h W_hh^T), through oneDNN's
-//   just-in-time "brgemm" micro-kernel (the kind nn.LSTM's kernel is built from),
-//   and one loop over (rows x hidden) that computes r, z, n and h' together;
-// - the backward pass is the mirror image, with the weight gradients summed in large
-//   matrix products at the end.
+// - per step and thread: two small matrix products (x W_ih^T and h W_hh^T), through
+//   oneDNN's just-in-time "brgemm" micro-kernel (the kind nn.LSTM's kernel is built
+//   from), and one loop over (rows x hidden) that computes r, z, n and h' together;
+// - the backward pass is the mirror image; each step's gradients are used at once,
+//   in cache, for dh, dx and the weight gradients (see gru_backward).
 // The gates are kept for the backward pass and returned, so grutools.trace gets them
 // for free.
 //
@@ -25,7 +24,6 @@
 #include <torch/extension.h>
 
 #include <algorithm>
-
 #include <cmath>
 #include <cstdlib>
 #include <iterator>
