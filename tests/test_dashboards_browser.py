@@ -80,11 +80,13 @@ def test_dashboard_opens_with_plots_and_no_errors(open_dashboard, notebook):
     dashboard.assert_clean()
 
 
+POINTS_DRAWN = """name => { const plot = document.querySelector('.js-plotly-plot');
+                             const trace = plot.data.find(t => t.name === name);
+                             return trace && trace.x ? trace.x.length : 0; }"""
+
+
 def points_drawn(page, trace_name):
-    return page.evaluate(
-        """name => { const plot = document.querySelector('.js-plotly-plot');
-                     const trace = plot.data.find(t => t.name === name);
-                     return trace && trace.x ? trace.x.length : 0; }""", trace_name)
+    return page.evaluate(POINTS_DRAWN, trace_name)
 
 
 def test_welcome_trains_live_and_stops(open_dashboard):
@@ -94,13 +96,10 @@ def test_welcome_trains_live_and_stops(open_dashboard):
         page.get_by_role("slider").nth(slider).focus()
         page.keyboard.press("End")
     page.get_by_role("button", name="Train").click()
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot').data"
-                           ".some(t => t.name === 'GRU' && t.x && t.x.length > 0)", timeout=30_000)
+    page.wait_for_function(f"() => ({POINTS_DRAWN})('GRU') > 0", timeout=30_000)
     first = points_drawn(page, "GRU")
     # the curve is redrawn once a second while training runs
-    page.wait_for_function("""first => { const t = document.querySelector('.js-plotly-plot').data
-                                         .find(t => t.name === 'GRU'); return t.x.length > first; }""",
-                           arg=first, timeout=5_000)
+    page.wait_for_function(f"first => ({POINTS_DRAWN})('GRU') > first", arg=first, timeout=5_000)
     page.get_by_role("button", name="Stop").click()
     page.wait_for_selector(".grutools-ok", timeout=30_000)
     status = page.inner_text(".grutools-ok")
