@@ -18,17 +18,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@# our Voila template, plotly's widget bundle beside it, and the fast GRU compiled (shared with Binder's postBuild)
+	@# the fast GRU compiled, plotly's widget bundle beside our Voila template (shared with Binder's postBuild)
 	scripts/install_voila_template.sh "$(CURDIR)/$(VENV)" $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
 
 dashboards: install
-	$(BIN)/voila notebooks/ --port=$(PORT) --Voila.ip=$(IP)
+	$(BIN)/grutools serve --port=$(PORT) --ip=$(IP)
 
+# the clone's own notebooks (a developer's edits go into the repository; `grutools lab DIR` copies them elsewhere)
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	cd notebooks && JUPYTER_PATH="$(CURDIR)/share/jupyter" ../$(BIN)/jupyter lab
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }

@@ -73,16 +73,43 @@ def _learning_curves(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     import warnings
 
-    from . import fast
+    from . import build, fast
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        module = fast.extension(verbose=args.verbose)
+        module = fast.extension(verbose=args.verbose, force=args.force)
+    from .template import prepare
+
+    print(f"Voila template ready: {prepare()}")
     if module is None:
         print(f"warning: {caught[-1].message if caught else 'the fast GRU could not be built'}", file=sys.stderr)
+        print(f"(looked in: {', '.join(str(d) for d in build.candidate_directories())})", file=sys.stderr)
         return 0  # not an error: grutools falls back to torch.nn.GRU
-    print(f"fast CPU GRU ready: {module.__file__}")
-    return 0
+    import torch
+
+    from .fast import FastGRU
+
+    gru = FastGRU(2, 3)
+    reference = torch.nn.GRU(2, 3)
+    reference.load_state_dict(gru.state_dict())
+    x = torch.randn(4, 5, 2)
+    agrees = torch.allclose(gru(x)[0], reference(x)[0], atol=1e-5)
+    print(f"fast CPU GRU ready: {module.__file__}\n"
+          f"it loads and {'agrees with torch.nn.GRU' if agrees else 'DISAGREES with torch.nn.GRU (please report this)'}.")
+    return 0 if agrees else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import class_settings, serve
+
+    extra = class_settings(args.max_kernels, args.pool_size, args.lesson, args.class_size)
+    return serve(port=args.port, ip=args.ip, extra_args=extra + args.voila_args)
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .serve import lab
+
+    return lab(args.folder, extra_args=(["--no-browser"] if args.no_browser else []) + args.lab_args)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -96,10 +123,13 @@ def _export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``python -m grutools``."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(
-        prog="python -m grutools",
-        description="Train GRUs, tanh RNNs and LSTMs on teaching tasks and inspect them.",
+        prog="grutools",
+        description="Train GRUs, tanh RNNs and LSTMs on teaching tasks and inspect them; serve the dashboards.",
     )
+    parser.add_argument("--version", action="version", version=f"grutools {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = commands.add_parser("train", help="train a model on a task and save it with its history",
@@ -144,11 +174,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="data/results/learning_curves.json", help="JSON to write")
     p.set_defaults(run=_learning_curves)
 
-    p = commands.add_parser("build", help="compile the fast CPU GRU (done by make install)",
+    p = commands.add_parser("build", help="compile the fast CPU GRU and ready the dashboards' template",
                             description="Compile grutools' fused CPU GRU extension now (about 20 s) instead of at "
-                                        "first use. Where it cannot be built, grutools uses torch.nn.GRU.")
+                                        "first use, say where it went and whether it loads, and write plotly's widget "
+                                        "bundle beside the Voila template. Where the GRU cannot be built, grutools uses "
+                                        "torch.nn.GRU.")
     p.add_argument("--verbose", action="store_true", help="show the compiler's output")
+    p.add_argument("--force", action="store_true", help="compile again even if an up-to-date build exists")
     p.set_defaults(run=_build)
+
+    p = commands.add_parser("serve", help="serve the dashboards with Voila (from any folder)",
+                            description="Serve every dashboard with Voila, with grutools' own template and classroom "
+                                        "settings (the shipped voila.json). Students open http://SERVER:PORT/. "
+                                        "Anything after -- goes to Voila as it is.")
+    p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
+    p.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for a classroom)")
+    p.add_argument("--max-kernels", type=int, help="most dashboards open at once (default: voila.json's, 40)")
+    p.add_argument("--pool-size", type=int, help="pre-heated kernels per dashboard (default: 1)")
+    p.add_argument("--lesson", help="the dashboard the class will open, e.g. 02_gates_over_time (with --class-size)")
+    p.add_argument("--class-size", type=int, help="students in the lesson: that many pre-heated kernels for it")
+    p.add_argument("voila_args", nargs="*", help=argparse.SUPPRESS)
+    p.set_defaults(run=_serve)
+
+    p = commands.add_parser("lab", help="copy the notebooks into a folder of yours and open JupyterLab there",
+                            description="Copy the dashboards' notebooks into FOLDER (a notebook already there is kept, "
+                                        "so your edits survive) and open JupyterLab in it. Anything after -- goes to "
+                                        "JupyterLab as it is.")
+    p.add_argument("folder", nargs="?", default="grutools-notebooks", help="where (default: ./grutools-notebooks)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("lab_args", nargs="*", help=argparse.SUPPRESS)
+    p.set_defaults(run=_lab)
 
     p = commands.add_parser("export", help="static HTML copies of the dashboards, for a course page",
                             description="Run every dashboard once and write a static HTML page of each (narrative, "

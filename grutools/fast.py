@@ -12,8 +12,9 @@ everything a step needs in cache. The gates it computes are kept, so
 :func:`grutools.trace` gets them at no extra cost. ``benchmarks/fast_gru.py``
 measures it against ``nn.GRU``, ``nn.LSTM`` and ``nn.RNN``.
 
-The extension is compiled once with ``torch.utils.cpp_extension`` (``make install``
-does it: ``python -m grutools build``) into ``build/`` (or ``$GRUTOOLS_BUILD_DIR``).
+The extension is compiled once per machine and torch version, on first use or by
+``python -m grutools build`` (``make install`` runs it), beside the package or in the
+per-user cache: see :mod:`grutools.build`, which also loads it without a lock.
 Where it cannot be built (no C++ compiler) or does not apply (CUDA, bidirectional,
 packed sequences, dropout while training, other dtypes), :class:`FastGRU` falls back
 to ``nn.GRU`` itself, after a one-line warning.
@@ -21,39 +22,25 @@ to ``nn.GRU`` itself, after a one-line warning.
 
 from __future__ import annotations
 
-import os
 import warnings
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-SOURCE = Path(__file__).resolve().parent / "csrc" / "fast_gru.cpp"
+from . import build
+
 _extension = None
 _failed: str | None = None
-# built on the machine that runs it, so tuned for it; -ffast-math lets GCC vectorise exp (glibc's libmvec);
-# -fopenmp makes at::parallel_for run on PyTorch's OpenMP threads (without it, the pragma is ignored: one thread)
-CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp"]
 
 
-def build_directory() -> Path:
-    """Where the compiled extension lives: ``$GRUTOOLS_BUILD_DIR``, else ``build/fast_gru`` beside the package."""
-    configured = os.environ.get("GRUTOOLS_BUILD_DIR")
-    return Path(configured) if configured else SOURCE.parent.parent.parent / "build" / "fast_gru"
-
-
-def extension(verbose: bool = False):
+def extension(verbose: bool = False, force: bool = False):
     """The compiled extension, building it on first use; ``None`` (after one warning) if it cannot be built."""
     global _extension, _failed
-    if _extension is not None or _failed is not None:
+    if not force and (_extension is not None or _failed is not None):
         return _extension
     try:
-        from torch.utils.cpp_extension import load
-
-        directory = build_directory()
-        directory.mkdir(parents=True, exist_ok=True)
-        _extension = load(name="grutools_fast_gru", sources=[str(SOURCE)], build_directory=str(directory),
-                          extra_cflags=CFLAGS, verbose=verbose)
+        _extension = build.load_or_build(verbose=verbose, force=force)
+        _failed = None
     except Exception as error:  # no compiler, no ninja, read-only folder...: fall back, say so once
         _failed = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}"
         warnings.warn(f"grutools: the fast CPU GRU could not be built ({_failed}); using torch.nn.GRU instead.",
@@ -78,7 +65,7 @@ class _GRULayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
         output, gates = _layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
-        ctx.save_for_backward(x, h0, w_ih, w_hh, output, gates)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, output, gates)
         ctx.has_bias = b_ih is not None
         ctx.mark_non_differentiable(gates)
         ctx.set_materialize_grads(False)  # else autograd fills a zero gradient for the gates: (T, B, 4H) per step
@@ -86,14 +73,48 @@ class _GRULayer(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output, _grad_gates):
-        x, h0, w_ih, w_hh, output, gates = ctx.saved_tensors
+        x, h0, w_ih, w_hh, b_ih, b_hh, output, gates = ctx.saved_tensors
         if grad_output is None:
             grad_output = torch.zeros_like(output)
+        if torch.is_grad_enabled():  # create_graph=True: a gradient penalty or a Hessian-vector product wants
+            return _differentiable_backward(ctx, grad_output, (x, h0, w_ih, w_hh, b_ih, b_hh))  # this graph
         dx, dh0, dw_ih, dw_hh, db_ih, db_hh = extension().backward(grad_output, torch.zeros_like(h0), x, h0, w_ih, w_hh,
                                                                    output, gates)
         if not ctx.has_bias:
             db_ih = db_hh = None
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+
+
+def reference_layer(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
+                    b_hh: Tensor | None) -> Tensor:
+    """One GRU layer step by step with :func:`grutools.gru_step` (autograd records it): states ``(T, B, H)``."""
+    from .equations import gru_step
+
+    h, states = h0, []
+    for x_t in x:  # (B, I) per step
+        h = gru_step(x_t, h, w_ih, w_hh, b_ih, b_hh).hidden
+        states.append(h)
+    return torch.stack(states)
+
+
+def _differentiable_backward(ctx, grad_output: Tensor, inputs: tuple) -> tuple:
+    """The layer's gradients as a graph (for double backward): autograd through :func:`reference_layer`.
+
+    Under ``create_graph=True`` the saved inputs are the originals, part of the outer
+    graph, so the gradients returned here can be differentiated again, exactly as
+    ``nn.GRU``'s. The fused kernel's backward is not differentiable; this path runs only
+    when a second derivative is asked for.
+    """
+    wanted = [i for i, needed in enumerate(ctx.needs_input_grad) if needed and inputs[i] is not None]
+    if not wanted:
+        return (None,) * len(inputs)
+    states = reference_layer(*inputs)
+    grads = torch.autograd.grad(states, [inputs[i] for i in wanted], grad_output, create_graph=True,
+                                allow_unused=True)
+    result = [None] * len(inputs)
+    for i, grad in zip(wanted, grads):
+        result[i] = torch.zeros_like(inputs[i]) if grad is None else grad
+    return tuple(result)
 
 
 class FastGRU(nn.GRU):

@@ -9,14 +9,15 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
+from .resources import notebooks_dir, root
+
+ROOT = root()
+NOTEBOOKS = notebooks_dir()
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -43,15 +44,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def voila_server(port: int | None = None, extra_args: list[str] | None = None, timeout: float = 60.0,
                  log_path: str | os.PathLike | None = None) -> Iterator[str]:
-    """Run ``voila notebooks/`` from the project root (so it reads ``voila.json``) and yield its base URL."""
+    """Serve the dashboards as ``grutools serve`` does (same command, folder and environment); yield the base URL."""
+    from .resources import root
+    from .serve import environment, voila_command
+
     port = port or free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
-    command = [sys.executable, "-m", "voila", "notebooks/", f"--port={port}", "--no-browser",
-               "--Voila.ip=127.0.0.1", *(extra_args or [])]
-    env = dict(os.environ)
-    # our Voila template lives in share/jupyter of the repository (make install also links it into the venv)
-    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(ROOT / "share" / "jupyter"), env.get("JUPYTER_PATH")]))
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen(voila_command(port, "127.0.0.1", extra_args), cwd=root(), stdout=log,
+                               stderr=subprocess.STDOUT, env=environment())
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -19,7 +19,9 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from .resources import data_dir
+
+DATA_DIR = data_dir()  # the clone's data/, or the installed package's copy (grutools.resources)
 SYMBOL_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # how the copy task's symbols are shown
 IGNORE = -100  # target value for steps a classification task does not score
 
@@ -231,7 +233,8 @@ def load_sunspots(path: str | None = None) -> Tensor:
     """
     path = Path(path) if path else DATA_DIR / "sunspots_monthly.csv"
     if not path.exists():
-        raise FileNotFoundError(f"the sunspot data is missing: {path} (it ships with grutools in data/).")
+        raise FileNotFoundError(f"the sunspot data is missing: {path}. It ships with grutools; reinstall it from its wheel "
+                                "or sdist (pip install --force-reinstall grutools).")
     with open(path, newline="") as handle:
         values = [float(row["sunspot_number"]) for row in csv.DictReader(handle)]
     return torch.tensor(values)

@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
-# Make our Voila template and the fast GRU ready in an environment; shared by `make install` and Binder's postBuild.
+# Finish an environment's set-up; shared by `make install` and Binder's postBuild.
 # Usage: scripts/install_voila_template.sh PREFIX PYTHON
-#   PREFIX  the environment's prefix (a venv, or conda's): Voila finds templates under PREFIX/share/jupyter
+#   PREFIX  the environment's prefix (a venv, or conda's); kept for Binder's postBuild, which passes it
 #   PYTHON  that environment's python
+# `grutools build` compiles the fused CPU GRU (about 20 s) now rather than in a student's first dashboard,
+# and writes plotly's widget bundle beside our Voila template (grutools.template.prepare). Voila finds the
+# template through `grutools serve` (the clone's share/jupyter) or, installed from a wheel, under PREFIX/share/jupyter.
 set -euo pipefail
-prefix=$1
 python=$2
-root=$(cd "$(dirname "$0")/.." && pwd)
-template="$root/share/jupyter/voila/templates/grulab"
-# the template (Font Awesome served locally, the 'class is full' page) where Voila looks for templates
-mkdir -p "$prefix/share/jupyter/voila/templates"
-ln -sfn "$template" "$prefix/share/jupyter/voila/templates/grulab"
-# plotly's 5 MB widget bundle as a static file of the template: fetched once and cached by the browser
-# (a copy: Voila's static handler refuses symlinks that leave the template folder), made quiet for our widgets
-"$python" -c 'from grutools.apps.common import install_bundle; install_bundle()'
-# compile the fused CPU GRU now (about 20 s) rather than in a student's first dashboard
+rm -f "$1/share/jupyter/voila/templates/grulab" 2>/dev/null || true  # the link earlier versions made
 "$python" -m grutools build

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from grutools import SequenceModel, fast, trace
+from grutools import SequenceModel, build, fast, trace
 from grutools.fast import FastGRU
 
 # Skipped only where nothing could build it; where a compiler exists, a broken build fails every test here.
@@ -129,11 +129,11 @@ def test_trace_of_one_layer_reads_the_kernels_gates_in_place():
         assert fused.numpy(name).shape == (7, 4)
 
 
-def test_falls_back_to_torch_gru_with_one_warning(monkeypatch):
+def test_falls_back_to_torch_gru_with_one_warning(monkeypatch, tmp_path):
     monkeypatch.setattr(fast, "_extension", None)
     monkeypatch.setattr(fast, "_failed", None)
-    monkeypatch.setattr(fast, "SOURCE", fast.SOURCE.with_name("missing.cpp"))
-    monkeypatch.setenv("GRUTOOLS_BUILD_DIR", "/nonexistent/readonly/place")
+    monkeypatch.setattr(build, "SOURCE", build.SOURCE.with_name("missing.cpp"))
+    monkeypatch.setenv("GRUTOOLS_BUILD_DIR", str(tmp_path / "build"))
     ours, reference = pair()
     x = torch.randn(4, 6, 3)
     with pytest.warns(RuntimeWarning, match="using torch.nn.GRU instead"):
@@ -146,3 +146,89 @@ def test_empty_input_gets_torch_grus_own_answer():
     with pytest.raises(RuntimeError, match="sequence length"):
         FastGRU(2, 4)(torch.randn(0, 3, 2))
     assert FastGRU(2, 4)(torch.randn(5, 0, 2))[0].shape == (5, 0, 4)
+
+
+def double_pair(layers, batch_first):
+    ours, reference = pair(input_size=3, hidden=5, num_layers=layers, batch_first=batch_first)
+    return ours.double(), reference.double()
+
+
+def loss_of(module, x):
+    output, h_n = module(x)
+    return (output ** 2).sum() + (h_n * torch.linspace(-1, 1, h_n.shape[-1], dtype=h_n.dtype)).sum()
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_gradient_penalty_on_the_input_matches_torch(layers, batch_first):
+    """WGAN-GP style: the norm of dLoss/dx, differentiated again, w.r.t. the weights and x."""
+    torch.manual_seed(layers)
+    ours, reference = double_pair(layers, batch_first)
+    x = torch.randn(4, 6, 3, dtype=torch.double, requires_grad=True)
+
+    def second_order(module):
+        grad_x, = torch.autograd.grad(loss_of(module, x), x, create_graph=True)
+        penalty = (grad_x.flatten(1).norm(dim=1) - 1).pow(2).mean()
+        return torch.autograd.grad(penalty, [x, *module.parameters()])
+
+    for a, b in zip(second_order(ours), second_order(reference)):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_gradient_penalty_on_the_weights_and_hessian_vector_product_match_torch(layers, batch_first):
+    torch.manual_seed(10 + layers)
+    ours, reference = double_pair(layers, batch_first)
+    x = torch.randn(3, 5, 3, dtype=torch.double)
+    vectors = [torch.randn_like(p) for p in ours.parameters()]
+
+    def penalty_and_hvp(module):
+        params = list(module.parameters())
+        grads = torch.autograd.grad(loss_of(module, x), params, create_graph=True)
+        penalty = sum(g.pow(2).sum() for g in grads)  # a penalty on the weight gradients
+        penalty_grads = torch.autograd.grad(penalty, params, retain_graph=True)
+        hvp = torch.autograd.grad(sum((g * v).sum() for g, v in zip(grads, vectors)), params)  # H v
+        return [*penalty_grads, *hvp]
+
+    results = penalty_and_hvp(ours), penalty_and_hvp(reference)
+    assert any(r.abs().max() > 1e-3 for r in results[1])  # the check is not vacuous
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+def test_hessian_vector_product_through_sequence_model_matches_finite_differences():
+    """An independent check of the second derivative: H v against (g(w + eps v) - g(w - eps v)) / 2 eps."""
+    model = SequenceModel("gru", input_size=2, hidden_size=4, output_size=1, seed=0).double()
+    x, y = torch.randn(3, 7, 2, dtype=torch.double), torch.randn(3, 1, dtype=torch.double)
+    params = list(model.parameters())
+    v = [torch.randn_like(p) for p in params]
+
+    def grads(create_graph=False):
+        return torch.autograd.grad(torch.nn.functional.mse_loss(model(x), y), params, create_graph=create_graph)
+
+    hvp = torch.autograd.grad(sum((g * u).sum() for g, u in zip(grads(True), v)), params)
+    eps = 1e-5
+    with torch.no_grad():
+        for p, u in zip(params, v):
+            p.add_(eps * u)
+    plus = grads()
+    with torch.no_grad():
+        for p, u in zip(params, v):
+            p.sub_(2 * eps * u)
+    minus = grads()
+    for h, a, b in zip(hvp, plus, minus):
+        torch.testing.assert_close(h, (a - b) / (2 * eps), atol=1e-6, rtol=1e-5)
+
+
+def test_first_order_backward_stays_on_the_fused_kernel(monkeypatch):
+    def forbidden(*args):
+        raise AssertionError("the step-by-step reference ran for an ordinary backward pass")
+
+    monkeypatch.setattr(fast, "reference_layer", forbidden)
+    ours, reference = pair(num_layers=2)
+    x = torch.randn(4, 6, 3)
+    ours(x)[0].sum().backward()
+    reference(x)[0].sum().backward()
+    for a, b in zip(ours.parameters(), reference.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, atol=1e-5, rtol=1e-4)

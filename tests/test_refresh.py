@@ -98,15 +98,17 @@ def test_arrays_with_gaps_are_compared_as_equal(sent, monkeypatch):
 
 
 def test_our_copy_of_plotlys_bundle_is_quiet_for_our_widgets(tmp_path, monkeypatch):
+    from grutools import template
     from grutools.apps import common
 
-    target = tmp_path / "plotly-widget.js"
-    assert common.install_bundle(target)
+    target = tmp_path / "static" / "plotly-widget.js"
+    assert template.install_bundle(target)
     text = target.read_text(encoding="utf-8")
-    assert text.count(common.QUIET_GUARD) == 2  # in _sendTraceDeltas and in _sendLayoutDelta
+    assert text.count(template.QUIET_GUARD) == 2  # in _sendTraceDeltas and in _sendLayoutDelta
+    assert template.bundle_ready(tmp_path)
     # the widgets that load this copy (under Voila) ask for quiet; plotly's own widget does not
     monkeypatch.setenv("VOILA_BASE_URL", "/")
-    monkeypatch.setattr(common, "TEMPLATE_STATIC", tmp_path)
+    monkeypatch.setenv(template.SERVED, str(tmp_path))
     widget = common.figure_widget_class()(go.Figure(go.Scatter(x=[1], y=[2])))
     assert widget._grutools_quiet is True and "_grutools_quiet" in widget.keys
     assert not hasattr(go.FigureWidget(), "_grutools_quiet")

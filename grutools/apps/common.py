@@ -10,7 +10,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
@@ -121,39 +120,6 @@ def _changes(old: dict, new: dict) -> dict:
     return changed
 
 
-TEMPLATE_STATIC = Path(__file__).resolve().parents[2] / "share" / "jupyter" / "voila" / "templates" / "grulab" / "static"
-BUNDLE = "plotly-widget.js"  # plotly's widget bundle, copied here by `make install`
-QUIET_GUARD = 'if(this.model.get("_grutools_quiet"))return;'
-
-
-def install_bundle(target: Path | None = None) -> bool:
-    """Copy plotly's widget bundle into our Voilà template (``make install`` does), made quiet for our widgets.
-
-    After every update plotly's widget reports the figure's computed defaults back to
-    the kernel (``_sendTraceDeltas``, ``_sendLayoutDelta``): a deep copy and a diff of
-    the whole figure. Measured on dashboard 02, that was half of the page's main-thread
-    time per slider move (long tasks of 138 ms per move, 72 ms without the reports), and
-    nothing here reads those defaults. The copy returns early from both for a widget
-    whose model has ``_grutools_quiet`` set, as ours do. Returns whether both were patched;
-    with another plotly whose bundle differs, the copy stays as plotly ships it.
-    """
-    import re
-
-    import plotly
-
-    target = Path(target) if target else TEMPLATE_STATIC / BUNDLE
-    text = (Path(plotly.__file__).parent / "package_data" / "widgetbundle.js").read_text(encoding="utf-8")
-    patched = 0
-    for method in ("_sendTraceDeltas", "_sendLayoutDelta"):
-        text, count = re.subn(rf"({method}\([A-Za-z_$][\w$]*\)\{{)", lambda m: m.group(1) + QUIET_GUARD, text, count=1)
-        patched += count
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    if patched < 2:
-        print(f"grutools: plotly's widget bundle has changed; {target} is unpatched (slider redraws are slower).")
-    return patched == 2
-
-
 @functools.lru_cache(maxsize=1)
 def _quiet_class():
     import plotly.graph_objects as go
@@ -179,7 +145,7 @@ def _cached_class(path: str):
             "export default bundle.default;\n")
     from traitlets import Bool
 
-    # _grutools_quiet: our copy of the bundle skips its reports of computed defaults (see install_bundle)
+    # _grutools_quiet: our copy of the bundle skips its reports of computed defaults (see template.install_bundle)
     return type("CachedFigureWidget", (_quiet_class(),), {"_esm": shim, "__doc__": _quiet_class().__doc__,
                                                           "_grutools_quiet": Bool(True).tag(sync=True)})
 
@@ -191,12 +157,15 @@ def figure_widget_class():
     per instance (four plots: 20 MB per student per page load). Served as a static
     file of our Voilà template, the bundle is fetched once and then cached by the
     browser. Used where the kernel was started by Voilà (which sets ``VOILA_BASE_URL``,
-    in pre-heated kernels too) and ``make install`` has copied the bundle there.
+    in pre-heated kernels too) and the served template has the bundle (``grutools serve``
+    and ``make install`` put it there: :func:`grutools.template.prepare`).
     """
     import plotly
 
+    from ..template import BUNDLE, served_template
+
     base = os.environ.get("VOILA_BASE_URL")
-    if not base or not (TEMPLATE_STATIC / BUNDLE).exists():
+    if not base or served_template() is None:
         return _quiet_class()
     return _cached_class(f"{base}voila/templates/grulab/static/{BUNDLE}?v={plotly.__version__}")
 
