@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
+CONDA_NAMES = {"python-build": "build"}  # conda-forge's name for PyPI's build
+
+
 def requirement_name(requirement: str) -> str:
     return re.split(r"[<>=!~ \[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
@@ -25,7 +28,7 @@ def test_environment_yml_names_the_same_packages_as_pyproject():
         if isinstance(entry, dict):
             pip |= {requirement_name(r) for r in entry["pip"] if not r.startswith(("-", "."))}
         else:
-            conda.add(requirement_name(entry))
+            conda.add(CONDA_NAMES.get(requirement_name(entry), requirement_name(entry)))
     # conda also needs python, pip and a C++ compiler (for the fast GRU; pip users have the system's)
     assert (conda | pip) - {"python", "pip", "cxx-compiler"} == ours
     assert "torch==2.13.0" in [r for e in environment["dependencies"] if isinstance(e, dict) for r in e["pip"]]
