@@ -20,6 +20,7 @@ from ..cell import (
 )
 from ..plots import NAMES, cell_step_figure, unit_sequence_figure
 from .common import LABEL_STYLE, StatusLine, control_layout, guarded, show_figure
+from .guard import protect
 
 PANEL = widgets.Layout(width="330px", padding="0 12px 0 0")
 SLIDER = dict(style=LABEL_STYLE, layout=control_layout(), continuous_update=True, readout_format=".2f")
@@ -172,6 +173,7 @@ class GRUCellExplorer:
             widgets.VBox([self.count_input, self.count_hidden], layout=PANEL), self.parameter_table,
         ], layout=widgets.Layout(align_items="flex-start"))
         self._refresh_parameters()
+        protect([self.step_view, self.sequence_view, self.parameter_view], self.status)
 
     # ---- building the per-size controls ----
     def _build_state_sliders(self) -> None:

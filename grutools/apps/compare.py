@@ -24,6 +24,7 @@ from ..plots import NAMES, budget_figure, curves_figure, data_quality_figure
 from ..tasks import DATA_DIR, TASKS, make_task
 from ..vanishing import race
 from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, findings_html, guarded, show_figure
+from .guard import protect
 
 CURVES = DATA_DIR / "results" / "learning_curves.json"
 CURVES_COMMAND = "python -m grutools learning-curves --out data/results/learning_curves.json"
@@ -110,6 +111,9 @@ class ClaimsExplorer:
                               widgets.HBox([self.data_button, self.data_stop]), self.data_status],
                              layout=widgets.Layout(width="320px", padding="0 10px 0 0"))
         self.data_view = widgets.HBox([panel, self.data_plot], layout=widgets.Layout(align_items="flex-start"))
+        protect(self.budget_view, self.budget_status)
+        protect(self.curves_view, self.curves_status)
+        protect(self.data_view, self.data_status)
 
     # ------------------------------------------------------------------------------------------
     # parameters and speed

@@ -26,8 +26,10 @@ from .common import (
     refresh_figure,
     show_figure,
 )
+from .guard import protect
 
 CHECKPOINTS = DATA_DIR / "checkpoints"
+MAX_LIVE_LENGTH = 1000  # the longest sequences a dashboard trains on live
 DEFAULT_LENGTHS = {"adding": 50, "copy": 30, "sunspots": 60, "timescales": 100}
 LEARNING_RATES = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 TEST_SEED, TEST_BATCH = 1234, 64
@@ -57,8 +59,8 @@ class GatesExplorer:
         guard = guarded(self.status)
         self.task_choice = widgets.Dropdown(options=[(TASKS[name].title, name) for name in TASKS], value=task,
                                             description="task", style=LABEL_STYLE, layout=control_layout())
-        self.length = widgets.IntText(value=DEFAULT_LENGTHS[task], description="sequence length", style=LABEL_STYLE,
-                                      layout=control_layout())
+        self.length = widgets.BoundedIntText(value=DEFAULT_LENGTHS[task], min=2, max=MAX_LIVE_LENGTH,
+                                             description="sequence length", style=LABEL_STYLE, layout=control_layout())
         self.hidden = widgets.Dropdown(options=[4, 8, 16, 32, 64], value=16, description="hidden units",
                                        style=LABEL_STYLE, layout=control_layout())
         self.layers = widgets.ToggleButtons(options=[("1 layer", 1), ("2 layers", 2)], value=1,
@@ -125,6 +127,7 @@ class GatesExplorer:
         self.gates_view = widgets.VBox([controls, self.heatmaps])
         self.unit_view = widgets.VBox([self.unit, self.closeup])
         self.saturation_view = widgets.VBox([self.saturation_plot])
+        protect([self.training_view, self.gates_view, self.unit_view, self.saturation_view, self.findings], self.status)
 
     # ------------------------------------------------------------------------------------------
     # models
@@ -246,8 +249,9 @@ class GatesExplorer:
         if steps is not None:
             self.steps.value = steps
         task = make_task(self.task_choice.value, self.length.value)
-        if task.length > 1000:
-            raise ValueError(f"sequence length {task.length} is too long for live training here; use at most 1000.")
+        if task.length > MAX_LIVE_LENGTH:
+            raise ValueError(f"sequence length {task.length} is too long for live training here; use at most "
+                             f"{MAX_LIVE_LENGTH}.")
         steps = self.steps.value
         model = SequenceModel("gru", hidden_size=self.hidden.value, num_layers=self.layers.value, seed=self.seed,
                               **task.model_kwargs())

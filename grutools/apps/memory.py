@@ -13,6 +13,7 @@ from ..plots import TIMESCALE_SCALE, impulse_figure, timescale_figure, trajector
 from ..tasks import DATA_DIR, TwoTimescales
 from ..trace import trace
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
+from .guard import protect
 
 CHECKPOINTS = {cell: DATA_DIR / "checkpoints" / f"timescales_{cell}.pt" for cell in ("gru", "rnn")}
 REGENERATE = "make data"
@@ -64,6 +65,7 @@ class MemoryExplorer:
         self.path_sequence.observe(guard(lambda _: self.redraw_trajectory()), names="value")
         self.redraw_trajectory()
         self.trajectory_view = widgets.VBox([self.path_sequence, self.trajectory_plot])
+        protect([self.timescale_view, self.impulse_view, self.trajectory_view], self.status)
         self.status.info(f"GRU and tanh RNN, {gru.hidden_size} units each, trained on {self.task.title.lower()} "
                          f"(length {length}); shown on held-out sequences.")
 

@@ -25,6 +25,7 @@ from ..vanishing import (
     summarise_table,
 )
 from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, guarded, show_figure
+from .guard import protect
 
 TABLE = DATA_DIR / "results" / "race_adding.csv"
 TABLE_COMMAND = "python -m grutools race-table --out data/results/race_adding.csv"
@@ -95,6 +96,8 @@ class GradientExplorer:
         ], layout=widgets.Layout(width="320px", padding="0 10px 0 0"))
         self.race_view = widgets.HBox([panel, self.race_plot], layout=widgets.Layout(align_items="flex-start"))
         self.table_view = widgets.HTML(self.table_html())
+        protect([self.gradient_view, self.table_view], self.status)
+        protect(self.race_view, self.race_status)
         self.status.info("Move a control: the three models are rebuilt and measured on the same batch.")
         self.race_status.info("Press Race: the three models train in lock step on the same batches.")
 

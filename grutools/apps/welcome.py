@@ -10,6 +10,7 @@ from ..plots import NAMES, loss_figure, smooth
 from ..tasks import AddingProblem
 from ..training import History, TrainingDiverged, train
 from .common import LABEL_STYLE, BackgroundTraining, Every, StatusLine, control_layout, figure_widget_class, guarded
+from .guard import protect
 
 
 class TrainingDemo(widgets.HBox):
@@ -57,6 +58,7 @@ class TrainingDemo(widgets.HBox):
             layout=widgets.Layout(width="320px", padding="0 10px 0 0"))
         self.figure.layout.width = 820
         super().__init__([panel, self.figure], layout=widgets.Layout(width="100%", align_items="flex-start"))
+        protect(self, self.status)
         self.status.info("Ready. The dashed red line is 'learned nothing' (MSE 0.167).")
 
     def _empty_figure(self, task: AddingProblem, steps: int) -> go.Figure:
