@@ -21,6 +21,15 @@ their number: thirty students opening three tabs each would exhaust the machine.
   pool as a failed task until a student draws it. Every ``repair_interval`` seconds
   the manager drops failed refills and tops the pools up again while there is room.
 
+- **a memory limit per kernel** (``memory_limit_mb``; 0, the default, sizes it so
+  that ``max_kernels`` kernels fit in 90% of the machine's memory, but never below
+  ``memory_floor_mb``): a kernel whose memory runs away gets an out-of-memory error
+  in its own computation, which its dashboard shows, instead of taking the server
+  and every other student down (the kernel sets ``RLIMIT_DATA`` on itself, from
+  ``GRUTOOLS_MEMORY_LIMIT_MB``, as it imports the apps);
+- **dead pre-heated kernels replaced**: a pool kernel that died (killed, out of
+  memory) is dropped from its pool and replaced before a student draws it.
+
 Idle kernels are culled by Jupyter's own settings (``MappingKernelManager.cull_idle_timeout``
 and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are never culled.
 """
@@ -51,6 +60,10 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
     repair_interval = Float(5.0, config=True, help="Seconds between checks that drop failed pool refills and refill.")
     refill_concurrency = Int(1, config=True, help="Pre-heated kernels started (and running their notebook) at once.")
     refill_timeout = Float(60.0, config=True, help="Most seconds a pre-heated kernel may hold its start slot.")
+    memory_limit_mb = Int(0, config=True, help="Memory limit per kernel in MB (RLIMIT_DATA); 0: sized so that "
+                                               "max_kernels fit in 90% of the machine, at least memory_floor_mb.")
+    memory_floor_mb = Int(768, config=True, help="The smallest automatic memory limit per kernel, in MB (a dashboard "
+                                                 "kernel at rest takes 360-480 MB).")
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -68,7 +81,16 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         env = dict(os.environ if env is None else env)
         threads = str(max(1, self.torch_threads))
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, GRUTOOLS_TORCH_THREADS=threads)
+        if self.kernel_memory_limit_mb() > 0:
+            env["GRUTOOLS_MEMORY_LIMIT_MB"] = str(self.kernel_memory_limit_mb())
         return env
+
+    def kernel_memory_limit_mb(self) -> int:
+        """The memory limit of each kernel in MB (see ``memory_limit_mb``); negative ``memory_limit_mb``: none."""
+        if self.memory_limit_mb != 0:
+            return max(0, self.memory_limit_mb)
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+        return max(self.memory_floor_mb, int(0.9 * total / max(1, self.max_kernels)))
 
     async def start_kernel(self, *args, **kwargs):
         if self.live_kernels >= self.max_kernels:
@@ -130,17 +152,64 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
                 self.log.exception("grutools: repairing the kernel pools failed")
 
     def repair_pools(self) -> int:
-        """One repair pass (see :meth:`_repair_pools`); returns how many failed refills were dropped."""
+        """One repair pass (see :meth:`_repair_pools`); returns how many failed refills or dead kernels were dropped."""
         pools = getattr(self, "_pools", {})
         dropped = 0
         for name, pool in pools.items():
-            failed = [task for task in pool if task.done() and (task.cancelled() or task.exception() is not None)]
+            failed = [task for task in pool if task.done() and (task.cancelled() or task.exception() is not None
+                                                                 or self._pool_kernel_dead(task.result()))]
             for task in failed:
                 pool.remove(task)
             dropped += len(failed)
             if failed and self.live_kernels < self.max_kernels:
                 self.fill_if_needed(delay=0, notebook_name=name)
         return dropped
+
+
+    def _pool_kernel_dead(self, result) -> bool:
+        """Whether a pre-heated kernel (a pool task's result) is gone or its process has exited."""
+        kernel_id = result.get("kernel_id") if isinstance(result, dict) else None
+        if kernel_id is None:
+            return False
+        if kernel_id not in self:
+            return True
+        process = getattr(getattr(self.get_kernel(kernel_id), "provisioner", None), "process", None)
+        if process is not None and process.poll() is not None:
+            self.log.warning("grutools: pre-heated kernel %s died (exit code %s); replacing it.", kernel_id,
+                             process.poll())
+            self._forget(kernel_id)
+            return True
+        return False
+
+    def _forget(self, kernel_id: str) -> None:
+        """Drop a dead kernel from the manager, cleaning its connection files."""
+        try:
+            self.get_kernel(kernel_id).cleanup_resources(restart=False)
+        except Exception:  # its files may be gone already
+            self.log.debug("cleaning up dead kernel %s", kernel_id, exc_info=True)
+        self.remove_kernel(kernel_id)
+
+
+def limit_memory() -> int | None:
+    """In a dashboard kernel: cap this process's data memory at ``$GRUTOOLS_MEMORY_LIMIT_MB`` (returns the MB set).
+
+    ``RLIMIT_DATA`` counts the heap and private memory maps (what torch's tensors
+    live in) but not shared libraries, so it tracks what a kernel really costs. Past
+    it, an allocation fails: torch raises an out-of-memory error in the computation
+    that asked, and the dashboard shows it, while the server and the other students'
+    kernels carry on.
+    """
+    limit = os.environ.get("GRUTOOLS_MEMORY_LIMIT_MB")
+    if not limit or int(limit) <= 0:
+        return None
+    import resource
+
+    size = int(limit) * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        size = min(size, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (size, size))
+    return size // 2**20
 
 
 def limit_torch_threads() -> int | None:

@@ -122,11 +122,15 @@ def test_gates_explorer_bad_settings_give_messages_and_keep_the_model(monkeypatc
     from grutools.training import History, TrainingDiverged
 
     app = GatesExplorer()
-    model = app.model
     app.length.value = 0
+    assert app.length.value == app.length.min == 2  # the control itself holds no shorter length
+    app.task_choice.value = "copy"
+    app.length.value = 3  # in the control's range, but too short for the copy task
     app.train_button.click()
     assert "grutools-error" in app.status.value and "sequence length must be" in app.status.value
+    app.task_choice.value = "adding"
     app.length.value = 20
+    model = app.model
 
     def diverging(model, task, **kwargs):
         history = History(step=[1, 2], loss=[0.3, 5.0])

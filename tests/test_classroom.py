@@ -40,7 +40,7 @@ def test_voila_json_serves_a_class_with_preheated_kernels_a_cap_culling_and_one_
 
 
 def test_new_kernels_get_one_torch_thread(monkeypatch):
-    manager = ClassroomKernelManager(torch_threads=1)
+    manager = ClassroomKernelManager(torch_threads=1, memory_limit_mb=-1)
     env = manager.kernel_environment({"PATH": "/bin"})
     assert env == {"PATH": "/bin", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "GRUTOOLS_TORCH_THREADS": "1"}
     import torch
@@ -63,6 +63,16 @@ def test_the_cap_refuses_a_kernel_before_starting_it():
     assert manager.list_kernel_ids() == []
 
 
+class FakeKernel:
+    """A kernel manager's view of a kernel whose process has exited with ``code`` (``None``: still running)."""
+
+    def __init__(self, code):
+        self.provisioner = type("Provisioner", (), {"process": type("Process", (), {"poll": lambda _: code})()})()
+
+    def cleanup_resources(self, restart=False):
+        pass
+
+
 def test_repair_drops_failed_refills_and_refills_below_the_cap():
     async def scenario():
         async def fails():
@@ -74,6 +84,7 @@ def test_repair_drops_failed_refills_and_refills_below_the_cap():
         failed, fine = asyncio.ensure_future(fails()), asyncio.ensure_future(works())
         await asyncio.gather(failed, fine, return_exceptions=True)
         manager = ClassroomKernelManager(max_kernels=5)
+        manager._kernels = {"k": FakeKernel(None)}
         refills = []
         manager._pools = {"a.ipynb": [failed, fine], "b.ipynb": [fine]}
         manager.fill_if_needed = lambda delay, notebook_name: refills.append((delay, notebook_name))
@@ -130,3 +141,52 @@ def test_students_cannot_run_code_through_the_kernel_websocket(one_seat_server, 
     asyncio.run(student())
     assert not marker.exists()
     shut_down(one_seat_server, kernel_id)
+
+
+def test_the_memory_limit_is_sized_so_that_the_class_fits(monkeypatch):
+    total_mb = __import__("os").sysconf("SC_PAGE_SIZE") * __import__("os").sysconf("SC_PHYS_PAGES") / 2**20
+    manager = ClassroomKernelManager(max_kernels=4, memory_floor_mb=100)
+    assert manager.kernel_memory_limit_mb() == int(0.9 * total_mb / 4)
+    assert ClassroomKernelManager(max_kernels=10**6, memory_floor_mb=700).kernel_memory_limit_mb() == 700
+    assert ClassroomKernelManager(memory_limit_mb=900).kernel_environment({})["GRUTOOLS_MEMORY_LIMIT_MB"] == "900"
+    assert "GRUTOOLS_MEMORY_LIMIT_MB" not in ClassroomKernelManager(memory_limit_mb=-1).kernel_environment({})
+
+
+def test_a_kernel_over_its_memory_limit_fails_alone_with_a_clear_message():
+    import subprocess
+    import sys
+
+    script = """
+import grutools.apps, torch
+from grutools.apps.common import friendly_error
+try:
+    torch.ones(500_000_000)  # 2 GB
+    print("allocated")
+except RuntimeError as error:
+    print(friendly_error(error))
+print("alive", torch.ones(10).sum().item())
+"""
+    env = {**__import__("os").environ, "GRUTOOLS_MEMORY_LIMIT_MB": "800"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "needs more memory than the dashboard has (each dashboard may use 800 MB" in result.stdout
+    assert "alive 10.0" in result.stdout and "allocated" not in result.stdout
+
+
+def test_repair_replaces_a_dead_preheated_kernel():
+    async def scenario():
+        async def kernel(kernel_id):
+            return {"kernel_id": kernel_id}
+
+        alive, dead = asyncio.ensure_future(kernel("alive")), asyncio.ensure_future(kernel("dead"))
+        await asyncio.gather(alive, dead)
+        manager = ClassroomKernelManager(max_kernels=5)
+        manager._kernels = {"alive": FakeKernel(None), "dead": FakeKernel(-9)}  # killed by SIGKILL
+        refills = []
+        manager._pools = {"a.ipynb": [alive, dead]}
+        manager.fill_if_needed = lambda delay, notebook_name: refills.append(notebook_name)
+        assert manager.repair_pools() == 1
+        assert manager._pools == {"a.ipynb": [alive]} and refills == ["a.ipynb"]
+        assert "dead" not in manager._kernels
+
+    asyncio.run(scenario())

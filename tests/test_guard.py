@@ -102,3 +102,22 @@ def test_every_app_guards_every_control_it_shows():
     assert unguarded == []
     explorer.input_size.value = 2  # rebuilds the input sliders
     assert all(getattr(w, "_grutools_guarded", False) for w in _walk(views))
+
+
+def test_a_training_run_stops_at_its_time_budget_and_says_so():
+    import threading
+
+    from grutools.apps.common import BackgroundTraining
+
+    done = threading.Event()
+    outcome = {}
+
+    def on_done(result, error):
+        outcome.update(result=result, error=error)
+        done.set()
+
+    job = BackgroundTraining(lambda _: None, on_done, time_budget=0.2)
+    job.start(lambda stop, report: "stopped" if stop.wait(30) else "ran to the end")
+    assert done.wait(10)
+    assert outcome == {"result": "stopped", "error": None} and job.timed_out
+    assert "limit of" in job.stopped_note()

@@ -232,11 +232,17 @@ def guarded(status: StatusLine) -> Callable:
 
 def friendly_error(error: BaseException) -> str:
     """The message of an error, prefixed with its kind only when that helps."""
+    text = str(error)
+    if isinstance(error, MemoryError) or "can't allocate memory" in text or "not enough memory" in text:
+        limit = os.environ.get("GRUTOOLS_MEMORY_LIMIT_MB")
+        share = f" (each dashboard may use {limit} MB on this server)" if limit else ""
+        return f"This needs more memory than the dashboard has{share}. Choose smaller settings and try again."
     if isinstance(error, (ValueError, TypeError, FileNotFoundError, RuntimeError)) and str(error):
         return str(error)
     return f"{type(error).__name__}: {error}"
 
 
+TRAINING_TIME_BUDGET = 300.0  # seconds a live training run may take: a class shares the server's cores
 CURVE_INTERVAL = 1.0  # seconds between live redraws of a training curve (a progress bar may move more often)
 
 
@@ -274,8 +280,11 @@ class BackgroundTraining:
     """
 
     def __init__(self, on_progress: Callable[[History], None], on_done: Callable[[object, BaseException | None], None],
-                 interval: float = 0.25, threads: int = 1, budget: float = 0.03) -> None:
+                 interval: float = 0.25, threads: int = 1, budget: float = 0.03,
+                 time_budget: float = TRAINING_TIME_BUDGET) -> None:
         self.threads = threads
+        self.time_budget = time_budget
+        self.timed_out = False
         self.budget = budget
         self._gap = interval
         self.on_progress = on_progress
@@ -308,14 +317,26 @@ class BackgroundTraining:
         self._stop = threading.Event()
         self._last = time.perf_counter()
         self._gap = self.interval
+        self.timed_out = False
+        stop = self._stop
+
+        def out_of_time():
+            self.timed_out = True
+            stop.set()
+
+        timer = threading.Timer(self.time_budget, out_of_time)
+        timer.daemon = True
 
         def target():
             result, error = None, None
             torch.set_num_threads(self.threads)
+            timer.start()
             try:
-                result = run(self._stop, self.report)
+                result = run(stop, self.report)
             except Exception as exc:  # handed to on_done, which shows it
                 error = exc
+            finally:
+                timer.cancel()
             self.on_done(result, error)
 
         self._thread = threading.Thread(target=target, name="grutools-training", daemon=True)
@@ -323,6 +344,12 @@ class BackgroundTraining:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def stopped_note(self) -> str:
+        """How a run that ended early ended, for the status line."""
+        if self.timed_out:
+            return f" (stopped at this server's limit of {self.time_budget / 60:g} minutes per run)"
+        return " (stopped early)"
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:

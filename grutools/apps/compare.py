@@ -23,7 +23,16 @@ from ..models import CELLS
 from ..plots import NAMES, budget_figure, curves_figure, data_quality_figure
 from ..tasks import DATA_DIR, TASKS, make_task
 from ..vanishing import race
-from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, findings_html, guarded, show_figure
+from .common import (
+    LABEL_STYLE,
+    BackgroundTraining,
+    StatusLine,
+    control_layout,
+    findings_html,
+    friendly_error,
+    guarded,
+    show_figure,
+)
 from .guard import protect
 
 CURVES = DATA_DIR / "results" / "learning_curves.json"
@@ -204,7 +213,7 @@ class ClaimsExplorer:
     def _on_live_done(self, result, error) -> None:
         self.live_button.disabled = False
         if error is not None:
-            self.curves_status.error(f"The live run failed: {error}")
+            self.curves_status.error(f"The live run failed: {friendly_error(error)}")
             return
         mode, name = self._live_pending
         self.live[mode][name] = {cell: block_means(h.loss) for cell, h in result.histories.items()}
@@ -247,7 +256,7 @@ class ClaimsExplorer:
     def _on_data_done(self, out: dict | None, error: BaseException | None) -> None:
         self.data_button.disabled, self.data_stop.disabled = False, True
         if error is not None:
-            self.data_status.error(f"Training failed: {error}")
+            self.data_status.error(f"Training failed: {friendly_error(error)}")
             return
         if not out["step"]:
             self.data_status.info("Stopped before the first evaluation.")

@@ -22,6 +22,7 @@ from .common import (
     StatusLine,
     control_layout,
     findings_html,
+    friendly_error,
     guarded,
     refresh_figure,
     show_figure,
@@ -317,7 +318,7 @@ class GatesExplorer:
                 self.status.error(f"{error} The previous model is still shown.")
                 return
             if error is not None:
-                self.status.error(f"Training failed: {error}. The previous model is still shown.")
+                self.status.error(f"Training failed: {friendly_error(error)} The previous model is still shown.")
                 return
             self._on_progress(history, final=True)
             if not history.loss:
@@ -330,7 +331,7 @@ class GatesExplorer:
             verdict = ("well below the 'learned nothing' line" if final < 0.5 * task.baseline
                        else "not clearly below the 'learned nothing' line yet: train longer"
                        + (" or lower the learning rate" if lr >= 0.1 else ""))
-            stopped = " (stopped early)" if history.stopped else ""
+            stopped = self.job.stopped_note() if history.stopped else ""
             self.status.ok(f"Trained {len(history.loss)} steps in {history.wall_time[-1]:.2f} s{stopped}: "
                            f"final loss {final:.4f}, {verdict}. The views below now show this model.")
         except Exception as exc:  # this runs in the training thread: never let an error vanish

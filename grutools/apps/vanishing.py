@@ -24,7 +24,7 @@ from ..vanishing import (
     step_jacobian_norms,
     summarise_table,
 )
-from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, guarded, show_figure
+from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, friendly_error, guarded, show_figure
 from .guard import protect
 
 TABLE = DATA_DIR / "results" / "race_adding.csv"
@@ -208,7 +208,7 @@ class GradientExplorer:
         task, steps, clip = self._pending
         self._set_running(False)
         if error is not None:
-            self.race_status.error(f"The race failed: {error}")
+            self.race_status.error(f"The race failed: {friendly_error(error)}")
             return
         self._on_progress(result)
         self.result = result
@@ -221,7 +221,7 @@ class GradientExplorer:
                 parts.append(f"{NAMES[cell]} {history.final_loss:.4f}")
         message = f"Final training loss (MSE, 'learned nothing' = {task.baseline:.3f}): " + "; ".join(parts) + "."
         if result.stopped:
-            message += " (stopped early)"
+            message += self.job.stopped_note()
         if result.diverged:
             message += (" A diverged model keeps its last finite weights. Exploding gradients: turn on "
                         "'clip gradients' (it rescales any gradient longer than 1) or lower the recurrent scale.")

@@ -9,7 +9,16 @@ from ..models import CELLS, SequenceModel
 from ..plots import NAMES, loss_figure, smooth
 from ..tasks import AddingProblem
 from ..training import History, TrainingDiverged, train
-from .common import LABEL_STYLE, BackgroundTraining, Every, StatusLine, control_layout, figure_widget_class, guarded
+from .common import (
+    LABEL_STYLE,
+    BackgroundTraining,
+    Every,
+    StatusLine,
+    control_layout,
+    figure_widget_class,
+    friendly_error,
+    guarded,
+)
 from .guard import protect
 
 
@@ -118,11 +127,11 @@ class TrainingDemo(widgets.HBox):
             self.runs[cell] = history
             self._on_progress(history, final=True)
         if error is not None:
-            self.status.error(str(error))
+            self.status.error(friendly_error(error))
             return
         final = history.final_loss
         verdict = ("far below the line: it learned to carry the first number" if final < 0.3 * task.baseline
                    else "still near the line: it has not learned to remember yet")
-        stopped = " (stopped early)" if history.stopped else ""
+        stopped = self.job.stopped_note() if history.stopped else ""
         self.status.ok(f"{NAMES[cell]}: final loss {final:.4f} after {len(history.loss)} steps, "
                        f"{history.wall_time[-1]:.1f} s{stopped}; {verdict}.")
