@@ -58,8 +58,8 @@ def class_settings(max_kernels: int | None = None, pool_size: int | None = None,
 
 def voila_command(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None = None) -> list[str]:
     """The command that serves the shipped notebooks; run it in :func:`grutools.resources.root` (for ``voila.json``)."""
-    return [sys.executable, "-m", "voila", str(notebooks_dir()), f"--port={port}", f"--Voila.ip={ip}", "--no-browser",
-            *(extra_args or [])]
+    return [sys.executable, "-m", "grutools.voila_app", str(notebooks_dir()), f"--port={port}", f"--Voila.ip={ip}",
+            "--no-browser", *(extra_args or [])]
 
 
 def serve(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None = None) -> int:

@@ -308,3 +308,38 @@ class KernelSocket:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class WireMeter:
+    """Bytes a page receives, as the network carries them (compressed), counted by Chromium's DevTools protocol.
+
+    ``http`` sums every response's encoded length (headers included; a response served
+    from the browser's cache counts nothing), ``websocket`` every websocket frame's
+    payload, ``files`` maps each URL to its encoded length.
+    """
+
+    def __init__(self, page) -> None:
+        self.http = 0
+        self.websocket = 0
+        self.files: dict[str, int] = {}
+        urls: dict[str, str] = {}
+        client = page.context.new_cdp_session(page)
+        client.send("Network.enable")
+        client.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
+
+        def finished(event):
+            self.http += event["encodedDataLength"]
+            self.files[urls.get(event["requestId"], "?")] = event["encodedDataLength"]
+
+        def frame(event):
+            self.websocket += len(event["response"]["payloadData"])
+
+        client.on("Network.loadingFinished", finished)
+        client.on("Network.webSocketFrameReceived", frame)
+
+    @property
+    def total(self) -> int:
+        return self.http + self.websocket
+
+    def largest(self, count: int = 5) -> list[tuple[str, int]]:
+        return sorted(self.files.items(), key=lambda item: -item[1])[:count]
