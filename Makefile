@@ -8,7 +8,7 @@ PORT ?= 8866
 IP ?= 127.0.0.1
 TORCH = torch==2.13.0
 
-.PHONY: install dashboards lab test chromium lint clean-notebooks data results
+.PHONY: install dashboards lab test chromium axe lint clean-notebooks data results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,13 @@ lab: install
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-test: install chromium
+# axe-core (the accessibility rules the browser tests run) from the npm registry, beside the venv
+AXE = $(VENV)/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4
+axe: $(AXE)
+
+test: install chromium axe
 	$(BIN)/python -m pytest
 
 lint: install

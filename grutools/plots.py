@@ -20,6 +20,10 @@ from .sketch import Sketch
 COLORS = {"rnn": "#7f7f7f", "gru": "#1f77b4", "lstm": "#ff7f0e"}
 NAMES = {"rnn": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 BASELINE_COLOR = "#d62728"
+# the gates' lines: told apart under deuteranopia too (simulated in tests/test_plots_palette.py); the GRU's state
+# keeps the GRU's blue. The earlier purple and green read as the blue and the red to a red-green colour-blind student.
+GATE_COLORS = {"update": "#d55e00", "reset": "#009e73", "candidate": "#000000"}
+RUN_COLORS = ["#1f77b4", "#d55e00", "#009e73", "#000000", "#56b4e9"]  # successive runs of one model, likewise
 FONT_SIZE = 14
 # 1-2-5 ticks on log axes: plotly's default labels every minor tick, which is unreadable when projected
 LOG_TICKS = dict(
@@ -167,7 +171,8 @@ def cell_step_figure(values: Mapping[str, float], pre: Mapping[str, float], pinn
             sketch.hband(y0, y1, row=row, col=2, fillcolor="#ffe0b2", opacity=0.5)
         sketch.yaxis(row, 2).update(range=[lo - 0.08, 1.08], title=dict(text=name + "(a)"))
         sketch.xaxis(row, 2).update(range=[-6, 6], title=dict(text="pre-activation a") if row == 2 else None)
-    for gate, row, color in (("r", 1, "#2ca02c"), ("z", 1, "#9467bd"), ("n", 2, "#d62728")):
+    for gate, row, color in (("r", 1, GATE_COLORS["reset"]), ("z", 1, GATE_COLORS["update"]),
+                             ("n", 2, GATE_COLORS["candidate"])):
         flat = list((others or {}).get(gate, []))  # always drawn (maybe empty) so the trace count never changes
         sketch.add(dict(type="scatter", x=flat[0::2], y=flat[1::2], mode="markers",
                         marker=dict(size=9, color=color, opacity=0.3), name=f"{gate}, other units", showlegend=False,
@@ -200,9 +205,9 @@ def unit_sequence_figure(signal: Sequence[float], gru: Mapping[str, Sequence[flo
     figure.add_trace(go.Scatter(x=steps, y=list(signal), mode="lines+markers", marker=dict(size=4), name="input x",
                                 line=dict(color="#333")), row=1, col=1)
     figure.add_trace(go.Scatter(x=steps, y=list(gru["update"]), mode="lines", name="update gate z",
-                                line=dict(color="#9467bd", width=2.5)), row=2, col=1)
+                                line=dict(color=GATE_COLORS["update"], width=2.5)), row=2, col=1)
     figure.add_trace(go.Scatter(x=steps, y=list(gru["reset"]), mode="lines", name="reset gate r",
-                                line=dict(color="#2ca02c", width=2.5, dash="dot")), row=2, col=1)
+                                line=dict(color=GATE_COLORS["reset"], width=2.5, dash="dot")), row=2, col=1)
     figure.add_trace(go.Scatter(x=steps, y=list(gru["hidden"]), mode="lines", name="GRU state h",
                                 line=dict(color=COLORS["gru"], width=3)), row=3, col=1)
     figure.add_trace(go.Scatter(x=steps, y=list(rnn_hidden), mode="lines", name="tanh RNN state h",
@@ -315,8 +320,8 @@ def unit_closeup_figure(task, x: np.ndarray, series: Mapping[str, Sequence[float
                     titles=("input", f"unit {unit}: gates", f"unit {unit}: candidate and state"))
     for trace in _input_traces(task, x, labels):
         sketch.add(trace)
-    styles = {"update": ("#9467bd", "solid", 2), "reset": ("#2ca02c", "dot", 2),
-              "candidate": ("#d62728", "dot", 3), "hidden": (COLORS["gru"], "solid", 3)}
+    styles = {"update": (GATE_COLORS["update"], "solid", 2), "reset": (GATE_COLORS["reset"], "dot", 2),
+              "candidate": (GATE_COLORS["candidate"], "dash", 2), "hidden": (COLORS["gru"], "solid", 3)}
     for name, values in series.items():
         color, dash, row = styles[name]
         sketch.add(dict(type="scatter", x=steps, y=np.asarray(values, dtype=float), mode="lines", name=GATE_LABELS[name],
@@ -543,7 +548,7 @@ def curves_figure(summaries: Mapping[str, Mapping[str, dict]], titles: Mapping[s
 def data_quality_figure(runs: Sequence[tuple[str, Mapping[str, Sequence[float]]]], baseline: float,
                         steps: int = 400, height: int = 420) -> go.Figure:
     """Training loss (dashed) and clean test loss (solid) of GRUs trained on different data, newest run boldest."""
-    palette = ["#1f77b4", "#9467bd", "#2ca02c", "#8c564b", "#e377c2"]
+    palette = RUN_COLORS
     figure = go.Figure(layout=base_layout(height=height, xaxis=dict(title="training step"),
                                           yaxis=dict(title="loss (log scale)", type="log", **LOG_TICKS)))
     for number, (label, run) in enumerate(runs):

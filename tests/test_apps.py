@@ -281,3 +281,16 @@ def test_budget_verdict_says_a_tie_is_a_tie(monkeypatch, tmp_path):
                         lambda cell, *a, **k: [next(times) for _ in range(3)] if cell == "gru" else [seconds[cell]] * 3)
     app.hidden.value = 56
     assert "about the same time here" in app.budget_text.value
+
+
+def test_welcome_stop_before_the_first_step_leaves_a_working_dashboard():
+    import threading
+
+    from grutools.apps import TrainingDemo
+
+    demo = TrainingDemo(length=50, steps=300)
+    stop = threading.Event()
+    stop.set()  # Stop pressed before the first step ended
+    demo.job.start = lambda run: demo._on_done(run(stop, lambda _: None), None)  # run in this thread
+    demo.train()
+    assert "Stopped before the first step" in demo.status.value and not demo.train_button.disabled

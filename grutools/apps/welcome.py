@@ -129,6 +129,9 @@ class TrainingDemo(widgets.HBox):
         if error is not None:
             self.status.error(friendly_error(error))
             return
+        if not history.loss:  # Stop pressed before the first step ended
+            self.status.info("Stopped before the first step. Press Train to start again.")
+            return
         final = history.final_loss
         verdict = ("far below the line: it learned to carry the first number" if final < 0.3 * task.baseline
                    else "still near the line: it has not learned to remember yet")

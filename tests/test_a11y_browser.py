@@ -1,0 +1,105 @@
+"""Accessible dashboards: axe-core's WCAG 2.1 A and AA rules on every dashboard, and a keyboard-only walk.
+
+axe-core comes from the npm registry (``make test`` installs it into ``.venv/npm``), never from the repository.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright")
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from grutools.serving import CHROMIUM, dashboard_url, launch_chromium, notebook_names, voila_server, wait_for_dashboard  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = Path(os.environ.get("GRUTOOLS_AXE", ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))
+WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not AXE.exists():
+        message = f"axe-core is not installed at {AXE} (make test installs it with npm)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with voila_server() as server, sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        chromium.server = server
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 768)], ids=["1280x800", "1024x768"])
+@pytest.mark.parametrize("notebook", notebook_names())
+def test_no_wcag_violations(browser, notebook, size):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.goto(dashboard_url(browser.server, notebook))
+    wait_for_dashboard(page)
+    page.wait_for_timeout(500)  # our a11y script names what was just drawn
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG21_AA)
+    problems = [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['html'][:120]}" for v in result["violations"]]
+    page.close()
+    assert problems == [], problems
+
+
+def test_every_slider_and_plot_has_a_name(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(dashboard_url(browser.server, "03_vanishing_gradients.ipynb"))
+    wait_for_dashboard(page, plots=2)
+    page.wait_for_timeout(500)
+    names = page.evaluate("Array.from(document.querySelectorAll('[role=slider]'), s => s.getAttribute('aria-label'))")
+    assert "sequence length" in names and all(name and name != "slider" for name in names)
+    plots = page.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot'), p => p.getAttribute('aria-label'))")
+    assert plots and all(label and label.startswith("Plot: ") and len(label) > 12 for label in plots), plots
+    page.close()
+
+
+def focused(page) -> dict:
+    return page.evaluate("""() => { const e = document.activeElement;
+        return {label: e.getAttribute('aria-label') || e.textContent.trim(), role: e.getAttribute('role'),
+                tag: e.tagName, value: e.getAttribute('aria-valuenow')}; }""")
+
+
+def tab_to(page, wanted, limit: int = 60) -> dict:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        element = focused(page)
+        if wanted(element):
+            return element
+    raise AssertionError("Tab never reached the control")
+
+
+def test_a_keyboard_alone_moves_a_slider_and_presses_train_and_stop(browser):
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(dashboard_url(browser.server, "00_welcome.ipynb"))
+    wait_for_dashboard(page)
+    page.wait_for_timeout(500)
+    length = tab_to(page, lambda e: e["role"] == "slider" and e["label"] == "sequence length")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(300)
+    assert float(focused(page)["value"]) > float(length["value"])  # moved, by the keyboard alone
+    page.keyboard.press("End")  # the longest sequences and the most steps: a run long enough to stop
+    tab_to(page, lambda e: e["role"] == "slider" and e["label"] == "training steps")
+    page.keyboard.press("End")
+    page.wait_for_timeout(300)
+    assert float(focused(page)["value"]) == 1000
+    tab_to(page, lambda e: e["tag"] == "BUTTON" and e["label"] == "Train")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('button'))"
+                           ".some(b => b.textContent.trim() === 'Stop' && !b.disabled)", timeout=30_000)
+    page.wait_for_timeout(1500)  # a few steps of a run that takes far longer (1,000 steps of length 200)
+    tab_to(page, lambda e: e["tag"] == "BUTTON" and e["label"] == "Stop")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => /final loss/.test(document.querySelector('.grutools-status').innerText)",
+                           timeout=60_000)
+    assert "(stopped early)" in page.inner_text(".grutools-status")
+    page.close()
