@@ -21,6 +21,10 @@ from .resources import TEMPLATE, cache_dir, template_dir, writable
 BUNDLE = "plotly-widget.js"
 VERSION_FILE = "plotly-widget.version"  # the plotly version the bundle was made from
 QUIET_GUARD = 'if(this.model.get("_grutools_quiet"))return;'
+# a figure without a fixed width takes its box's width, and follows it when the window (or the layout) changes
+FOLLOW_BOX = ('if(!this._grutoolsBox&&typeof ResizeObserver=="function"){this._grutoolsBox=new ResizeObserver(()=>{'
+              'clearTimeout(this._grutoolsWait);this._grutoolsWait=setTimeout(()=>this.autosizeFigure(),100)});'
+              'this._grutoolsBox.observe(this.el)}')
 SERVED = "GRUTOOLS_TEMPLATE_DIR"  # set by `grutools serve` for its kernels: the template folder it serves
 
 
@@ -32,7 +36,9 @@ def install_bundle(target: Path | None = None) -> bool:
     the whole figure. Measured on dashboard 02, that was half of the page's main-thread
     time per slider move (long tasks of 138 ms per move, 72 ms without the reports), and
     nothing here reads those defaults. The copy returns early from both for a widget
-    whose model has ``_grutools_quiet`` set, as ours do. Returns whether both were patched;
+    whose model has ``_grutools_quiet`` set, as ours do. It also makes each plot follow its box's
+    width (plotly's own resize handling is wired to Lumino messages that anywidget never sends).
+    Returns whether all three were patched;
     with another plotly whose bundle differs, the copy stays as plotly ships it.
     """
     import plotly
@@ -43,22 +49,33 @@ def install_bundle(target: Path | None = None) -> bool:
     for method in ("_sendTraceDeltas", "_sendLayoutDelta"):
         text, count = re.subn(rf"({method}\([A-Za-z_$][\w$]*\)\{{)", lambda m: m.group(1) + QUIET_GUARD, text, count=1)
         patched += count
+    # under anywidget the view never gets the Lumino resize messages it autosizes on: follow the box instead
+    text, count = re.subn(r"(perform_render\(\)\{)", lambda m: m.group(1) + FOLLOW_BOX, text, count=1)
+    patched += count
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + f".{os.getpid()}.part")
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)  # atomic: a page never loads half a bundle
-    (target.parent / VERSION_FILE).write_text(plotly.__version__)
-    if patched < 2:
-        print(f"grutools: plotly's widget bundle has changed; {target} is unpatched (slider redraws are slower).")
-    return patched == 2
+    (target.parent / VERSION_FILE).write_text(_bundle_version())
+    if patched < 3:
+        print(f"grutools: plotly's widget bundle has changed; {target} is unpatched (slider redraws are slower, plots "
+              "do not follow the window).")
+    return patched == 3
 
 
 def bundle_ready(template: Path) -> bool:
-    """Whether ``template`` has a bundle made from the installed plotly."""
+    """Whether ``template`` has a bundle made from the installed plotly, with our current patches."""
+    version = template / "static" / VERSION_FILE
+    return (template / "static" / BUNDLE).is_file() and version.is_file() and version.read_text() == _bundle_version()
+
+
+def _bundle_version() -> str:
+    """The installed plotly's version and our patches': a bundle made from either other is made again."""
+    import hashlib
+
     import plotly
 
-    version = template / "static" / VERSION_FILE
-    return (template / "static" / BUNDLE).is_file() and version.is_file() and version.read_text() == plotly.__version__
+    return f"{plotly.__version__} {hashlib.sha256((QUIET_GUARD + FOLLOW_BOX).encode()).hexdigest()[:8]}"
 
 
 def prepare() -> Path:

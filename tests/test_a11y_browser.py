@@ -1,4 +1,6 @@
-"""Accessible dashboards: axe-core's WCAG 2.1 A and AA rules on every dashboard, and a keyboard-only walk.
+"""Every screen a class uses, accessibly: on every dashboard at 1280x800, 1024x768 (a projector) and 768x1024
+(a tablet), nothing is cut off and axe-core's WCAG 2.1 A and AA rules find nothing; plots follow the window;
+a keyboard alone moves a slider and presses buttons.
 
 axe-core comes from the npm registry (``make test`` installs it into ``.venv/npm``), never from the repository.
 """
@@ -16,6 +18,25 @@ from grutools.serving import CHROMIUM, dashboard_url, launch_chromium, notebook_
 ROOT = Path(__file__).resolve().parent.parent
 AXE = Path(os.environ.get("GRUTOOLS_AXE", ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))
 WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# what is cut off: a plot, control, number or text whose right edge passes the window or a clipping box around it
+CUT_OFF = """() => {
+  const W = window.innerWidth, cut = [];
+  const parts = document.querySelectorAll('svg.main-svg, .widget-readout, button, input, select, .widget-label, ' +
+                                          '.noUi-target, .widget-html-content, .grutools-status, .progress');
+  for (const e of parts) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    let limit = W;
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX !== 'visible') limit = Math.min(limit, a.getBoundingClientRect().right);
+    }
+    const name = String(e.className.baseVal ?? e.className).split(' ')[0];
+    const label = (e.textContent || '').trim().slice(0, 30);
+    if (r.right > limit + 1) cut.push(`${e.tagName} ${name} "${label}" ${Math.round(r.right)} > ${Math.round(limit)}`);
+  }
+  return {scroll: document.documentElement.scrollWidth, width: W, cut};
+}"""
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,13 +58,16 @@ def browser():
         chromium.close()
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (1024, 768)], ids=["1280x800", "1024x768"])
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 768), (768, 1024)], ids=["1280x800", "1024x768", "768x1024"])
 @pytest.mark.parametrize("notebook", notebook_names())
-def test_no_wcag_violations(browser, notebook, size):
+def test_nothing_cut_off_and_no_wcag_violations(browser, notebook, size):
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
     page.goto(dashboard_url(browser.server, notebook))
     wait_for_dashboard(page)
     page.wait_for_timeout(500)  # our a11y script names what was just drawn
+    layout = page.evaluate(CUT_OFF)
+    assert layout["scroll"] <= size[0], f"the page is {layout['scroll']} px wide in a {size[0]} px window"
+    assert layout["cut"] == [], layout["cut"]
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG21_AA)
     problems = [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['html'][:120]}" for v in result["violations"]]
@@ -60,6 +84,26 @@ def test_every_slider_and_plot_has_a_name(browser):
     assert "sequence length" in names and all(name and name != "slider" for name in names)
     plots = page.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot'), p => p.getAttribute('aria-label'))")
     assert plots and all(label and label.startswith("Plot: ") and len(label) > 12 for label in plots), plots
+    page.close()
+
+
+def test_plots_follow_the_window_and_go_beneath_their_controls_when_narrow(browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(dashboard_url(browser.server, "00_welcome.ipynb"))
+    wait_for_dashboard(page)
+    box = "() => { const p = document.querySelector('.grutools-plot svg.main-svg').getBoundingClientRect();" \
+          " const c = document.querySelector('.noUi-target').getBoundingClientRect();" \
+          " return {width: p.width, top: p.top, controlsBottom: c.bottom}; }"
+    wide = page.evaluate(box)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.wait_for_timeout(1000)
+    narrower = page.evaluate(box)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.wait_for_timeout(1000)
+    tablet = page.evaluate(box)
+    assert narrower["width"] < wide["width"] - 200  # the plot shrank with the window
+    assert wide["top"] < wide["controlsBottom"]  # beside the controls on a wide screen ...
+    assert tablet["top"] > tablet["controlsBottom"] and tablet["width"] > 600  # ... beneath them, full width, on a tablet
     page.close()
 
 

@@ -105,6 +105,7 @@ def test_our_copy_of_plotlys_bundle_is_quiet_for_our_widgets(tmp_path, monkeypat
     assert template.install_bundle(target)
     text = target.read_text(encoding="utf-8")
     assert text.count(template.QUIET_GUARD) == 2  # in _sendTraceDeltas and in _sendLayoutDelta
+    assert text.count(template.FOLLOW_BOX) == 1
     assert template.bundle_ready(tmp_path)
     # the widgets that load this copy (under Voila) ask for quiet; plotly's own widget does not
     monkeypatch.setenv("VOILA_BASE_URL", "/")

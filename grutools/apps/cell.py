@@ -19,10 +19,10 @@ from ..cell import (
     parameter_rows,
 )
 from ..plots import NAMES, cell_step_figure, unit_sequence_figure
-from .common import LABEL_STYLE, StatusLine, control_layout, guarded, show_figure
+from .common import LABEL_STYLE, StatusLine, control_layout, guarded, panel_layout, row_layout, show_figure
 from .guard import protect
 
-PANEL = widgets.Layout(width="330px", padding="0 12px 0 0")
+PANEL = panel_layout("330px")
 SLIDER = dict(style=LABEL_STYLE, layout=control_layout(), continuous_update=True, readout_format=".2f")
 PARAMETER_LABELS = {
     "W_ir": "W_ir (x → r)", "W_iz": "W_iz (x → z)", "W_in": "W_in (x → n)", "W_hr": "W_hr (h → r)",
@@ -161,17 +161,17 @@ class GRUCellExplorer:
                           widgets.HBox([self.seed, self.random_button]), self.memory_button, weights, self.status],
                          layout=PANEL),
             widgets.VBox([self.mode, self.equations, self.step_figure, self.units_table],
-                         layout=widgets.Layout(width="910px")),
-        ], layout=widgets.Layout(align_items="flex-start"))
+                         layout=widgets.Layout(flex="1 1 560px", min_width="0")),
+        ], layout=row_layout())
         self.sequence_view = widgets.HBox([
             widgets.VBox([widgets.HTML('<div style="line-height:1.4">The shown unit alone (its own weights, one input), '
                                        "run for many steps, beside the tanh RNN it becomes when z = 0 and r = 1.</div>"),
                           self.signal, self.steps, self.sequence_caption], layout=PANEL),
             self.sequence_figure,
-        ], layout=widgets.Layout(align_items="flex-start"))
+        ], layout=row_layout())
         self.parameter_view = widgets.HBox([
             widgets.VBox([self.count_input, self.count_hidden], layout=PANEL), self.parameter_table,
-        ], layout=widgets.Layout(align_items="flex-start"))
+        ], layout=row_layout())
         self._refresh_parameters()
         protect([self.step_view, self.sequence_view, self.parameter_view], self.status)
 
@@ -274,7 +274,7 @@ class GRUCellExplorer:
 
     @staticmethod
     def _show(widget: go.FigureWidget | None, figure: go.Figure) -> go.FigureWidget:
-        return show_figure(widget, figure, width=900)
+        return show_figure(widget, figure)
 
     def _refresh_sequence(self) -> None:
         signal = input_signal(self.signal.value, self.steps.value, seed=self.seed.value)

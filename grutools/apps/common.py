@@ -26,6 +26,19 @@ def control_layout(width: str = CONTROL_WIDTH) -> widgets.Layout:
     return widgets.Layout(width=width)
 
 
+PLOT_CLASS = "grutools-plot"  # the template's CSS sizes these to their row (see index.html.j2)
+
+
+def panel_layout(width: str = "320px", **extra) -> widgets.Layout:
+    """A side panel of controls: its width, never squeezed (a narrow screen puts the plot beneath it instead)."""
+    return widgets.Layout(width=width, min_width=width, flex="0 0 auto", padding="0 10px 0 0", **extra)
+
+
+def row_layout(**extra) -> widgets.Layout:
+    """A panel beside a plot: side by side where the screen is wide enough, the plot beneath the panel where not."""
+    return widgets.Layout(flex_flow="row wrap", align_items="flex-start", width="100%", **extra)
+
+
 def refresh_figure(widget, figure) -> None:
     """Make a ``FigureWidget`` show ``figure``, sending only what changed.
 
@@ -170,16 +183,18 @@ def figure_widget_class():
     return _cached_class(f"{base}voila/templates/grulab/static/{BUNDLE}?v={plotly.__version__}")
 
 
-def show_figure(widget, figure, width: int | None = None):
+def show_figure(widget, figure):
     """Return a ``FigureWidget`` showing ``figure``: a new one if ``widget`` is ``None``, else ``widget`` refreshed.
 
     A ``FigureWidget`` must be *created* from its first figure: traces added to an
-    empty widget before it is displayed never reach the browser.
+    empty widget before it is displayed never reach the browser. The figure takes the
+    width of its box (plotly's autosize, also when the window is resized): no width is
+    fixed, so nothing is cut off on a projector or a tablet.
     """
-    if width is not None:
-        figure.update_layout(width=width)
+    figure.layout.width = None
     if widget is None:
         widget = figure_widget_class()(figure)
+        widget.add_class(PLOT_CLASS)
         widget._grutools_shown = _shown(figure)
         return widget
     refresh_figure(widget, figure)
@@ -195,6 +210,10 @@ def findings_html(sentences: list[str], heading: str = "") -> str:
 
 class StatusLine(widgets.HTML):
     """One line of feedback under the controls: information, success or a readable error (never a traceback)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_class("grutools-statusline")
 
     COLORS = {"info": "#444", "ok": "#1a7f37", "error": "#c62828"}
 

@@ -31,6 +31,8 @@ from .common import (
     findings_html,
     friendly_error,
     guarded,
+    panel_layout,
+    row_layout,
     show_figure,
 )
 from .guard import protect
@@ -118,8 +120,8 @@ class ClaimsExplorer:
         self.data_status.info("Choose how much data and how much noise, then press Train. Earlier runs stay, faint.")
         panel = widgets.VBox([self.data_task, self.train_size, self.noise,
                               widgets.HBox([self.data_button, self.data_stop]), self.data_status],
-                             layout=widgets.Layout(width="320px", padding="0 10px 0 0"))
-        self.data_view = widgets.HBox([panel, self.data_plot], layout=widgets.Layout(align_items="flex-start"))
+                             layout=panel_layout())
+        self.data_view = widgets.HBox([panel, self.data_plot], layout=row_layout())
         protect(self.budget_view, self.budget_status)
         protect(self.curves_view, self.curves_status)
         protect(self.data_view, self.data_status)
@@ -233,7 +235,7 @@ class ClaimsExplorer:
     def _draw_data(self, current: tuple[str, dict] | None = None) -> None:
         task = make_task(self.data_task.value, STUDY_TASKS[self.data_task.value])
         runs = self.data_runs + ([current] if current else [])
-        self.data_plot = show_figure(self.data_plot, data_quality_figure(runs, task.baseline), width=860)
+        self.data_plot = show_figure(self.data_plot, data_quality_figure(runs, task.baseline))
 
     def train_data(self, wait: bool = False) -> None:
         """Train a GRU on the chosen amount of (noisy) data (what the Train button does)."""

@@ -24,7 +24,9 @@ from .common import (
     findings_html,
     friendly_error,
     guarded,
+    panel_layout,
     refresh_figure,
+    row_layout,
     show_figure,
 )
 from .guard import protect
@@ -94,7 +96,7 @@ class GatesExplorer:
         self.unit = widgets.Dropdown(options=[0], value=0, description="unit", **view)
         self.closeup: go.FigureWidget | None = None
         self.saturation_plot: go.FigureWidget | None = None
-        self.findings = widgets.HTML(layout=widgets.Layout(width="1100px"))
+        self.findings = widgets.HTML(layout=widgets.Layout(width="auto", max_width="1100px"))
 
         self.job = BackgroundTraining(self._on_progress, self._on_done)
         self._curve_due = Every()  # the loss curve is redrawn once a second, the progress bar at every report
@@ -121,8 +123,8 @@ class GatesExplorer:
             widgets.HTML("<b>Train a GRU</b>"), self.task_choice, self.length, self.hidden,
             widgets.HBox([layers_label, self.layers]), self.lr, self.steps,
             widgets.HBox([self.train_button, self.stop_button]), self.progress, self.previous_button, self.status,
-        ], layout=widgets.Layout(width="320px", padding="0 10px 0 0"))
-        self.training_view = widgets.HBox([panel, self.loss_figure], layout=widgets.Layout(align_items="flex-start"))
+        ], layout=panel_layout())
+        self.training_view = widgets.HBox([panel, self.loss_figure], layout=row_layout())
         controls = widgets.HBox([self.sample, self.sort, self.layer, self.snapshot],
                                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.gates_view = widgets.VBox([controls, self.heatmaps])
@@ -228,7 +230,7 @@ class GatesExplorer:
                              title=f"Training loss: {task.title}, length {task.length}",
                              loss_name="cross-entropy" if task.name == "copy" else "mean squared error")
         if self.loss_figure is None:
-            self.loss_figure = show_figure(None, figure, width=800)
+            self.loss_figure = show_figure(None, figure)
             return
         refresh_figure(self.loss_figure, figure)
         with self.loss_figure.batch_update():

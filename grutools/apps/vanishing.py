@@ -24,7 +24,17 @@ from ..vanishing import (
     step_jacobian_norms,
     summarise_table,
 )
-from .common import LABEL_STYLE, BackgroundTraining, StatusLine, control_layout, friendly_error, guarded, show_figure
+from .common import (
+    LABEL_STYLE,
+    BackgroundTraining,
+    StatusLine,
+    control_layout,
+    friendly_error,
+    guarded,
+    panel_layout,
+    row_layout,
+    show_figure,
+)
 from .guard import protect
 
 TABLE = DATA_DIR / "results" / "race_adding.csv"
@@ -93,8 +103,8 @@ class GradientExplorer:
         panel = widgets.VBox([
             widgets.HTML("<b>Race on the adding problem</b>"), self.race_length, self.race_steps, self.race_scale,
             self.clip, widgets.HBox([self.race_button, self.stop_button]), self.progress, self.race_status,
-        ], layout=widgets.Layout(width="320px", padding="0 10px 0 0"))
-        self.race_view = widgets.HBox([panel, self.race_plot], layout=widgets.Layout(align_items="flex-start"))
+        ], layout=panel_layout())
+        self.race_view = widgets.HBox([panel, self.race_plot], layout=row_layout())
         self.table_view = widgets.HTML(self.table_html())
         protect([self.gradient_view, self.table_view], self.status)
         protect(self.race_view, self.race_status)
@@ -197,7 +207,7 @@ class GradientExplorer:
     def _draw_race(self, result: RaceResult, task: AddingProblem, steps: int) -> None:
         histories = result.histories or {cell: History() for cell in CELLS}
         figure = race_figure(histories, result.gradients, task.baseline, task.baseline_label, steps, task.length)
-        self.race_plot = show_figure(self.race_plot, figure, width=820)
+        self.race_plot = show_figure(self.race_plot, figure)
 
     def _on_progress(self, result: RaceResult) -> None:
         task, steps, _ = self._pending

@@ -11,6 +11,7 @@ from ..tasks import AddingProblem
 from ..training import History, TrainingDiverged, train
 from .common import (
     LABEL_STYLE,
+    PLOT_CLASS,
     BackgroundTraining,
     Every,
     StatusLine,
@@ -18,6 +19,8 @@ from .common import (
     figure_widget_class,
     friendly_error,
     guarded,
+    panel_layout,
+    row_layout,
 )
 from .guard import protect
 
@@ -64,9 +67,9 @@ class TrainingDemo(widgets.HBox):
         panel = widgets.VBox(
             [intro, widgets.HTML("<b>model</b>"), self.cell, self.length, self.steps,
              widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status],
-            layout=widgets.Layout(width="320px", padding="0 10px 0 0"))
-        self.figure.layout.width = 820
-        super().__init__([panel, self.figure], layout=widgets.Layout(width="100%", align_items="flex-start"))
+            layout=panel_layout())
+        self.figure.add_class(PLOT_CLASS)
+        super().__init__([panel, self.figure], layout=row_layout())
         protect(self, self.status)
         self.status.info("Ready. The dashed red line is 'learned nothing' (MSE 0.167).")
 
