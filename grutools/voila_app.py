@@ -6,15 +6,25 @@ that setting. A first visit to a dashboard then pulled about 15 MB of uncompress
 JavaScript, CSS and HTML: 450 MB for a class of 30 on one classroom Wi-Fi. This app
 adds Tornado's gzip transform to Voilà's application (HTML, JavaScript, CSS, JSON and
 other text over 1 kB; images and fonts are already compressed), which cuts those bytes
-3-5 times. Everything else is Voilà's, settings (``voila.json``) included.
+3-5 times. It also comes back clean after a hard kill: each server marks its folder of
+kernel connection files with its process id, and a new server removes the folders of
+servers that are gone (a killed server never runs its own clean-up). Its kernels end
+with it by themselves (ipykernel watches ``JPY_PARENT_PID``). Everything else is
+Voilà's, settings (``voila.json``) included.
 
 Run it as ``python -m grutools.voila_app NOTEBOOKS [voila options]``.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 from tornado.web import GZipContentEncoding
 from voila.app import Voila
+
+OWNER = "grutools-server.pid"  # in a connection folder: the process id of the server that made it
 
 
 class CompressedVoila(Voila):
@@ -24,7 +34,27 @@ class CompressedVoila(Voila):
         # called by Voila.start() once self.app exists, before it listens: the transform applies to every request
         if GZipContentEncoding not in self.app.transforms:
             self.app.transforms.append(GZipContentEncoding)
+        (Path(self.connection_dir) / OWNER).write_text(str(os.getpid()))
+        for folder in remove_stale_connection_folders(Path(self.connection_dir_root)):
+            self.log.info("grutools: removed %s, left by a server that was killed", folder)
         return super().init_handlers()
+
+
+def remove_stale_connection_folders(root: Path) -> list[Path]:
+    """Remove the connection folders under ``root`` whose server process is gone; returns them."""
+    removed = []
+    for marker in root.glob(f"voila_*/{OWNER}"):
+        try:
+            pid = int(marker.read_text())
+            os.kill(pid, 0)  # raises if no such process
+            continue
+        except ProcessLookupError:
+            pass
+        except (ValueError, OSError):
+            continue  # unreadable, or another user's live process: leave it
+        shutil.rmtree(marker.parent, ignore_errors=True)
+        removed.append(marker.parent)
+    return removed
 
 
 main = CompressedVoila.launch_instance
