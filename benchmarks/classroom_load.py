@@ -23,7 +23,13 @@ fairly among processes) and of the whole server while the class is connected. Wi
 connected, and the time until its plots are drawn is printed. Everything is bounded:
 one request per step, a timeout on each, and the run ends by itself.
 
-Usage: ``python benchmarks/classroom_load.py [--students 20] [--notebook 02_gates_over_time.ipynb]``
+With ``--mixed``, the class spreads over all six dashboards (a pool on each), every
+student on 02 also presses *Train* (several trainings at once), and one student is
+hostile: it sends every slider out-of-range, ill-typed and bounds-changing updates
+(``grutools.apps.guard`` must refuse them all; the states are checked afterwards).
+The kernels run under the classroom memory limit (``voila.json``'s default).
+
+Usage: ``python benchmarks/classroom_load.py [--students 20] [--notebook 02_gates_over_time.ipynb] [--mixed]``
 """
 
 from __future__ import annotations
@@ -63,8 +69,10 @@ FORBIDDEN = "import pathlib; pathlib.Path({path!r}).write_text('a student ran co
 class Student:
     """One simulated student: a page load, a kernel websocket, slider moves and a forbidden execute request."""
 
-    def __init__(self, number: int, base: str, notebook: str, moves: int, forbidden_path: Path) -> None:
+    def __init__(self, number: int, base: str, notebook: str, moves: int, forbidden_path: Path,
+                 trains: bool = False, hostile: bool = False) -> None:
         self.number, self.base, self.notebook, self.moves = number, base, notebook, moves
+        self.trains, self.hostile = trains, hostile
         self.forbidden_path = forbidden_path
         self.load_seconds: float | None = None
         self.move_ms: list[float] = []
@@ -104,9 +112,34 @@ class Student:
             await self.socket.idle_after(msg_id, TIMEOUT)
             self.move_ms.append(1000 * (time.perf_counter() - sent))
             await asyncio.sleep(0.5)  # a student does not move a slider non-stop
+        if self.trains:  # press Train, as the button's click does, and let it run a while
+            train = next(i for i, m in states.items() if m["model_name"] == "ButtonModel"
+                         and m["state"].get("description") == "Train")
+            self.socket.send("comm_msg", {"comm_id": train, "data": {"method": "custom", "content": {"event": "click"}}})
+            await asyncio.sleep(5)
+        if self.hostile:
+            await self.attack(states)
         if not await self.socket.code_is_refused(FORBIDDEN.format(path=str(self.forbidden_path))):
             self.errors.append("the kernel answered an execute_request: code execution is open to students")
         self.errors.extend(f"kernel error: {e}" for e in self.socket.kernel_errors)
+
+    async def attack(self, states: dict) -> None:
+        """Out-of-range, ill-typed and bounds-changing updates to every slider; report any that was applied."""
+        sliders = {i: m["state"] for i, m in states.items() if m["model_name"].endswith("SliderModel")}
+        last = None
+        for slider_id, state in sliders.items():
+            high = state.get("max", 100) if isinstance(state.get("max"), (int, float)) else 100
+            for update in ({"max": high * 100 + 40000, "value": high * 50 + 20000}, {"value": "twenty"},
+                           {"value": None}, {"min": -10**9}, {"disabled": True}, {"index": 10**6}):
+                last = self.socket.send("comm_msg", {"comm_id": slider_id, "data": {
+                    "method": "update", "state": update, "buffer_paths": []}})
+        if last:
+            await self.socket.idle_after(last, TIMEOUT)
+        after = await self.socket.widget_states(TIMEOUT)
+        for slider_id, state in sliders.items():
+            for key in ("min", "max", "disabled"):
+                if after[slider_id]["state"].get(key) != state.get(key):
+                    self.errors.append(f"hostile update applied: {key} of {state.get('description')!r}")
 
     def find_slider(self, states: dict) -> tuple[str, dict]:
         label = SLIDERS[self.notebook][0]
@@ -159,7 +192,12 @@ def browser_probe(base: str, notebook: str) -> float:
 async def run_class(base, args) -> tuple[list[Student], dict]:
     AsyncHTTPClient.configure(None, max_clients=args.students + 4)
     forbidden = Path(tempfile.gettempdir()) / f"grutools-forbidden-{uuid.uuid4().hex}"
-    students = [Student(n, base, args.notebook, args.moves, forbidden) for n in range(args.students)]
+    names = [n for n in notebook_names() if n in SLIDERS]
+    students = []
+    for n in range(args.students):
+        notebook = names[n % len(names)] if args.mixed else args.notebook
+        students.append(Student(n, base, notebook, args.moves, forbidden, hostile=args.mixed and n == 1,
+                                trains=args.mixed and notebook == "02_gates_over_time.ipynb"))
 
     async def arrive(student: Student) -> None:
         await asyncio.sleep(args.arrival * student.number / max(1, args.students - 1))
@@ -187,9 +225,16 @@ def main() -> int:
     parser.add_argument("--arrival", type=float, default=10.0, help="the class arrives within this many seconds")
     parser.add_argument("--pool", type=int, default=None, help="pre-heated kernels for the lesson (default: --students)")
     parser.add_argument("--browser", action="store_true", help="also time one real browser while the class is in")
+    parser.add_argument("--mixed", action="store_true", help="spread the class over every dashboard, trainings and "
+                                                             "one hostile student")
     args = parser.parse_args()
     pool = args.students if args.pool is None else args.pool
-    pools = json.dumps({"default": {"pool_size": 1}, args.notebook: {"pool_size": pool}})
+    if args.mixed:
+        names = [n for n in notebook_names() if n in SLIDERS]
+        share = -(-pool // len(names))
+        pools = json.dumps({"default": {"pool_size": share}})
+    else:
+        pools = json.dumps({"default": {"pool_size": 1}, args.notebook: {"pool_size": pool}})
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "voila.log"
         extra = [f"--VoilaKernelManager.kernel_pools_config={pools}",
@@ -215,7 +260,8 @@ def main() -> int:
     errors = [f"student {s.number}: {e}" for s in students for e in s.errors]
     kernel_pss = [pss for _, pss in peak["kernels"]]
     kernel_rss = [rss for rss, _ in peak["kernels"]]
-    print(f"{args.students} students on {args.notebook}, arriving within {args.arrival:.0f} s, {args.moves} slider moves "
+    where = "all six dashboards (02's students training, one student hostile)" if args.mixed else args.notebook
+    print(f"{args.students} students on {where}, arriving within {args.arrival:.0f} s, {args.moves} slider moves "
           f"each; {pool} pre-heated kernels for the lesson; {wall:.0f} s in all")
     if loads:
         print(f"load time (page + widget states), s:  median {statistics.median(loads):.2f}  worst {max(loads):.2f}  "
