@@ -322,6 +322,7 @@ class WireMeter:
         self.http = 0
         self.websocket = 0
         self.files: dict[str, int] = {}
+        self.websocket_extensions: list[str] = []  # what each websocket's handshake agreed (permessage-deflate...)
         urls: dict[str, str] = {}
         client = page.context.new_cdp_session(page)
         client.send("Network.enable")
@@ -334,6 +335,11 @@ class WireMeter:
         def frame(event):
             self.websocket += len(event["response"]["payloadData"])
 
+        def handshake(event):
+            headers = {k.lower(): v for k, v in event["response"].get("headers", {}).items()}
+            self.websocket_extensions.append(headers.get("sec-websocket-extensions", ""))
+
+        client.on("Network.webSocketHandshakeResponseReceived", handshake)
         client.on("Network.loadingFinished", finished)
         client.on("Network.webSocketFrameReceived", frame)
 

@@ -36,3 +36,5 @@ def test_a_first_visit_and_a_second_dashboard_stay_within_their_byte_budgets():
     # compressed: plotly's 5 MB bundle arrives in well under half of that
     bundle = next(size for url, size in first.files.items() if "plotly-widget.js" in url)
     assert bundle < 2.0e6
+    # and the kernel's websocket is compressed (about 0.2 MB less per first visit, measured through a proxy)
+    assert first.websocket_extensions and all("permessage-deflate" in e for e in first.websocket_extensions)
