@@ -119,11 +119,9 @@ def allowed_keys(widget: widgets.Widget) -> set[str]:
         return {"selected_index"}
     if isinstance(widget, widgets.Box) or not isinstance(widget, widgets.DOMWidget):
         return set()  # containers (children), styles and other models
-    if isinstance(widget, widgets.widget_selection._MultipleSelection):
-        return {"index"}
-    if isinstance(widget, widgets.widget_selection._Selection):
-        return {"index"}
-    if isinstance(widget, (widgets.ValueWidget,)) and "value" in widget.keys:
+    if isinstance(widget, (widgets.widget_selection._Selection, widgets.widget_selection._MultipleSelection)):
+        return {"index"}  # a choice arrives as its position among the app's options
+    if isinstance(widget, widgets.ValueWidget) and "value" in widget.keys:
         return {"value"}
     return set()
 
