@@ -110,10 +110,13 @@ def build_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def compile_into(directory: Path, verbose: bool = False):
-    """Compile the extension into ``directory`` under the build lock (unless another process just did) and import it."""
+def compile_into(directory: Path, verbose: bool = False, force: bool = False):
+    """Compile the extension into ``directory`` under the build lock and import it.
+
+    Unless ``force``, a build that another process finished while this one waited for the lock is imported instead.
+    """
     with build_lock(directory):
-        module = built_module(directory)
+        module = None if force else built_module(directory)
         if module is not None:  # built by whoever held the lock before us
             return import_module(module)
         for entry in directory.iterdir():  # a stale build, and torch's lock file of a dead process
@@ -145,8 +148,5 @@ def load_or_build(verbose: bool = False, force: bool = False):
         if not writable(directory):
             errors.append(f"{directory} cannot be written")
             continue
-        if force:
-            with build_lock(directory), contextlib.suppress(OSError):
-                (directory / STAMP).unlink()
-        return compile_into(directory, verbose=verbose)
+        return compile_into(directory, verbose=verbose, force=force)
     raise OSError("no place to build the fast GRU: " + "; ".join(errors))

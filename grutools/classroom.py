@@ -81,8 +81,9 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         env = dict(os.environ if env is None else env)
         threads = str(max(1, self.torch_threads))
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, GRUTOOLS_TORCH_THREADS=threads)
-        if self.kernel_memory_limit_mb() > 0:
-            env["GRUTOOLS_MEMORY_LIMIT_MB"] = str(self.kernel_memory_limit_mb())
+        limit = self.kernel_memory_limit_mb()
+        if limit > 0:
+            env["GRUTOOLS_MEMORY_LIMIT_MB"] = str(limit)
         return env
 
     def kernel_memory_limit_mb(self) -> int:
@@ -165,7 +166,6 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
                 self.fill_if_needed(delay=0, notebook_name=name)
         return dropped
 
-
     def _pool_kernel_dead(self, result) -> bool:
         """Whether a pre-heated kernel (a pool task's result) is gone or its process has exited."""
         kernel_id = result.get("kernel_id") if isinstance(result, dict) else None
@@ -174,9 +174,9 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         if kernel_id not in self:
             return True
         process = getattr(getattr(self.get_kernel(kernel_id), "provisioner", None), "process", None)
-        if process is not None and process.poll() is not None:
-            self.log.warning("grutools: pre-heated kernel %s died (exit code %s); replacing it.", kernel_id,
-                             process.poll())
+        code = None if process is None else process.poll()
+        if code is not None:
+            self.log.warning("grutools: pre-heated kernel %s died (exit code %s); replacing it.", kernel_id, code)
             self._forget(kernel_id)
             return True
         return False

@@ -18,7 +18,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from .serving import NOTEBOOKS, notebook_names
+from .resources import notebook_names, notebooks_dir
+
+NOTEBOOKS = notebooks_dir()
 
 BANNER = ("A static snapshot of the GRU lab: the plots are interactive (zoom, pan, hover), but the sliders, buttons "
           "and live training need the live dashboards (<code>make dashboards</code>, see the README).")

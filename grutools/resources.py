@@ -53,6 +53,11 @@ def notebooks_dir() -> Path:
     return root() / "notebooks"
 
 
+def notebook_names() -> list[str]:
+    """The dashboards, in order: the shipped notebooks' file names."""
+    return sorted(p.name for p in notebooks_dir().glob("*.ipynb"))
+
+
 def voila_settings() -> Path:
     """The shipped ``voila.json`` (Voilà reads it from the folder it starts in)."""
     return root() / "voila.json"

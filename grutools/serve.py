@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .resources import notebooks_dir, root
+from .resources import notebook_names, notebooks_dir, root
 from .template import SERVED, prepare
 
 
@@ -42,7 +42,7 @@ def class_settings(max_kernels: int | None = None, pool_size: int | None = None,
         pools = {"default": {"pool_size": 1 if pool_size is None else pool_size}}
         if lesson is not None:
             name = lesson if lesson.endswith(".ipynb") else f"{lesson}.ipynb"
-            known = sorted(p.name for p in notebooks_dir().glob("*.ipynb"))
+            known = notebook_names()
             if name not in known:
                 raise ValueError(f"--lesson {lesson!r} is not a dashboard; choose one of {', '.join(known)}.")
             if class_size is None or class_size < 1:

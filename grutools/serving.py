@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .resources import notebooks_dir, root
+from .resources import notebook_names, notebooks_dir, root  # noqa: F401 (notebook_names: for the tests)
 
 ROOT = root()
 NOTEBOOKS = notebooks_dir()
@@ -45,7 +45,6 @@ def free_port() -> int:
 def voila_server(port: int | None = None, extra_args: list[str] | None = None, timeout: float = 60.0,
                  log_path: str | os.PathLike | None = None) -> Iterator[str]:
     """Serve the dashboards as ``grutools serve`` does (same command, folder and environment); yield the base URL."""
-    from .resources import root
     from .serve import environment, voila_command
 
     port = port or free_port()
@@ -107,9 +106,6 @@ def wait_for_dashboard(page, timeout_ms: int = 90_000, plots: int = 1) -> None:
                            timeout=timeout_ms)
 
 
-def notebook_names() -> list[str]:
-    """The dashboards, in order: the notebooks in ``notebooks/``."""
-    return sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
 def pools_filled(log_path: str | os.PathLike) -> int:
