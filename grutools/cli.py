@@ -58,6 +58,26 @@ def _race_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chrono_table(args: argparse.Namespace) -> int:
+    from .chrono import chrono_findings, chrono_table
+
+    rows = chrono_table({"adding": args.adding, "copy": args.copy}, seeds=args.seeds, hidden_size=args.hidden,
+                        steps=args.steps, out=args.out, progress=not args.quiet)
+    for sentence in chrono_findings(rows):
+        print(sentence)
+    print(f"Saved to {args.out}.")
+    return 0
+
+
+def _counting_study(args: argparse.Namespace) -> int:
+    from .counting import counting_study
+
+    counting_study(seeds=args.seeds, max_n=args.max_n, hidden_size=args.hidden, steps=args.steps,
+                   test_up_to=args.test_up_to, out=args.out, progress=not args.quiet, checkpoints=args.checkpoints)
+    print(f"Saved to {args.out}.")
+    return 0
+
+
 def _learning_curves(args: argparse.Namespace) -> int:
     from .compare import learning_curves, summarise_curves, verdict
 
@@ -162,6 +182,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", default="data/results/race_adding.csv", help="CSV to write")
     p.set_defaults(run=_race_table)
+
+    p = commands.add_parser("chrono-table", help="default against chrono-initialised GRU and LSTM over seeds",
+                            description="Train a GRU and an LSTM with PyTorch's default gate biases and with chrono "
+                                        "initialisation at the longest lengths of the adding and copy tasks, over "
+                                        "seeds, and write the test losses to a CSV (the table of dashboard 03).")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds (weights and batches)")
+    p.add_argument("--adding", type=int, default=400, help="adding-problem length (default: 400)")
+    p.add_argument("--copy", type=int, default=200, help="copy-task length (default: 200)")
+    p.add_argument("--hidden", type=int, default=32, help="hidden units (default: 32)")
+    p.add_argument("--steps", type=int, default=600, help="training steps per run (default: 600)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", default="data/results/chrono.csv", help="CSV to write")
+    p.set_defaults(run=_chrono_table)
+
+    p = commands.add_parser("counting-study", help="GRU vs LSTM on aⁿbⁿ (counting) over seeds",
+                            description="Train a GRU and an LSTM of equal size on aⁿbⁿ with n up to --max-n over "
+                                        "seeds, and record the largest n each recognises up to --test-up-to (the "
+                                        "counting section of dashboard 04).")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds (weights and batches)")
+    p.add_argument("--max-n", type=int, default=20, help="largest n in training (default: 20)")
+    p.add_argument("--hidden", type=int, default=8, help="hidden units of both models (default: 8)")
+    p.add_argument("--steps", type=int, default=1500, help="training steps per run (default: 1500)")
+    p.add_argument("--test-up-to", type=int, default=200, help="largest n tested (default: 200)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--out", default="data/results/counting.json", help="JSON to write")
+    p.add_argument("--checkpoints", default=None, help="save the first seed's models here (anbn_gru.pt, anbn_lstm.pt)")
+    p.set_defaults(run=_counting_study)
 
     p = commands.add_parser("learning-curves", help="GRU vs LSTM vs RNN learning curves over tasks and seeds",
                             description="Train a tanh RNN, a GRU and an LSTM on the adding, copy and sunspots tasks, "

@@ -55,6 +55,10 @@ class SequenceModel(nn.Module):
             ``"all"`` predicts at every step, giving ``(batch, time, output)``.
         seed: seeds the initial weights (PyTorch's default initialisation); ``None``
             draws from the global random state.
+        chrono: ``None`` (PyTorch's default biases) or ``T_max``, the longest time
+            scale the units should start with: chrono initialisation (Tallec &
+            Ollivier 2018, "Can recurrent neural networks warp time?"), see
+            :func:`chrono_init`. GRU and LSTM only.
 
     Inputs are batch-first, ``(batch, time, input_size)``. The core is a
     ``torch.nn.GRU``/``RNN``/``LSTM`` (``batch_first=True``) stored as ``self.core``;
@@ -77,10 +81,14 @@ class SequenceModel(nn.Module):
         num_layers: int = 1,
         readout: str = "last",
         seed: int | None = None,
+        chrono: float | None = None,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}; got {cell!r}.")
+        if chrono is not None and cell == "rnn":
+            raise ValueError("chrono initialisation sets gate biases; a tanh RNN has no gates. Use it with 'gru' or "
+                             "'lstm'.")
         if readout not in READOUTS:
             raise ValueError(f"readout must be 'last' or 'all'; got {readout!r}.")
         for label, value in (("input_size", input_size), ("hidden_size", hidden_size),
@@ -93,6 +101,7 @@ class SequenceModel(nn.Module):
         self.output_size = output_size
         self.num_layers = num_layers
         self.readout = readout
+        self.chrono = chrono
         from .fast import FastGRU  # nn.GRU with a fused CPU kernel; nn.GRU itself on CUDA or without a compiler
 
         core_class = {"gru": FastGRU, "rnn": nn.RNN, "lstm": nn.LSTM}[cell]
@@ -101,6 +110,8 @@ class SequenceModel(nn.Module):
                 torch.manual_seed(seed)
             self.core = core_class(input_size, hidden_size, num_layers=num_layers, batch_first=True)
             self.head = nn.Linear(hidden_size, output_size)
+            if chrono is not None:
+                chrono_init(self.core, chrono)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -112,6 +123,7 @@ class SequenceModel(nn.Module):
             "output_size": self.output_size,
             "num_layers": self.num_layers,
             "readout": self.readout,
+            **({"chrono": self.chrono} if self.chrono is not None else {}),
         }
 
     def forward(self, x: Tensor, h0: Tensor | tuple[Tensor, Tensor] | None = None) -> Tensor:
@@ -131,4 +143,43 @@ class SequenceModel(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def extra_repr(self) -> str:
-        return f"readout={self.readout!r}"
+        return f"readout={self.readout!r}" + (f", chrono={self.chrono!r}" if self.chrono is not None else "")
+
+
+def chrono_init(core: nn.GRU | nn.LSTM, t_max: float, generator: torch.Generator | None = None) -> nn.Module:
+    """Chrono initialisation of a GRU's or an LSTM's gate biases, in place (Tallec & Ollivier 2018).
+
+    A gate read as a leak rate gives each unit a time scale. Every unit of every layer
+    draws ``u ~ Uniform(1, t_max - 1)`` and gets the bias ``log(u)`` on its keeping
+    gate, so that at zero input its time scale ``1 / (1 - gate)`` is ``1 + u``: spread
+    between 2 and ``t_max`` steps.
+
+    * GRU, in PyTorch's convention ``h' = (1 - z) * n + z * h``: ``z`` near 1 keeps the
+      state, so the update gate's bias is ``log(u)``.
+    * LSTM: the forget gate's bias is ``log(u)`` and the input gate's ``-log(u)``.
+
+    PyTorch adds two bias vectors (``bias_ih`` and ``bias_hh``); the values go into
+    ``bias_ih`` only and the same gates' part of ``bias_hh`` is set to 0 (setting both
+    would double them). Other biases keep PyTorch's default.
+    """
+    if not isinstance(core, (nn.GRU, nn.LSTM)):
+        raise TypeError(f"chrono initialisation needs an nn.GRU or nn.LSTM; got {type(core).__name__}.")
+    if isinstance(t_max, bool) or not isinstance(t_max, (int, float)) or not t_max > 2:
+        raise ValueError(f"chrono needs the longest time scale T_max, a number of steps above 2; got {t_max!r}.")
+    hidden = core.hidden_size
+    suffixes = [f"l{layer}{tail}" for layer in range(core.num_layers)
+                for tail in (("", "_reverse") if core.bidirectional else ("",))]
+    with torch.no_grad():
+        for suffix in suffixes:
+            bias_ih, bias_hh = getattr(core, f"bias_ih_{suffix}", None), getattr(core, f"bias_hh_{suffix}", None)
+            if bias_ih is None:
+                raise ValueError("chrono initialisation sets biases; this layer has bias=False.")
+            u = torch.empty(hidden, dtype=bias_ih.dtype).uniform_(1.0, float(t_max) - 1.0, generator=generator)
+            if isinstance(core, nn.LSTM):  # gates in PyTorch's order: input, forget, cell, output
+                bias_ih[:hidden] = -u.log()
+                bias_ih[hidden:2 * hidden] = u.log()
+                bias_hh[:2 * hidden] = 0.0
+            else:  # reset, update, candidate
+                bias_ih[hidden:2 * hidden] = u.log()
+                bias_hh[hidden:2 * hidden] = 0.0
+    return core

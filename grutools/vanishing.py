@@ -41,13 +41,16 @@ def scale_recurrent(model: SequenceModel, scale: float) -> SequenceModel:
 
 
 def make_models(task: Task, hidden_size: int | Mapping[str, int], scale: float = 1.0, seed: int = 0,
-                cells: Sequence[str] = CELLS) -> dict[str, SequenceModel]:
+                cells: Sequence[str] = CELLS, chrono: float | None = None) -> dict[str, SequenceModel]:
     """One model per cell type for ``task``, same seed, recurrent weights times ``scale``.
 
     ``hidden_size`` is one size for all, or a size per cell (e.g. matched parameter budgets).
+    ``chrono`` (``T_max``) gives the gated cells chrono-initialised biases
+    (:func:`grutools.models.chrono_init`); the tanh RNN, which has no gates, keeps its default.
     """
     sizes = hidden_size if isinstance(hidden_size, Mapping) else dict.fromkeys(cells, hidden_size)
-    return {cell: scale_recurrent(SequenceModel(cell, hidden_size=sizes[cell], seed=seed, **task.model_kwargs()), scale)
+    return {cell: scale_recurrent(SequenceModel(cell, hidden_size=sizes[cell], seed=seed,
+                                                chrono=None if cell == "rnn" else chrono, **task.model_kwargs()), scale)
             for cell in cells}
 
 
@@ -204,7 +207,7 @@ class RaceResult:
 def race(task: Task, hidden_size: int | Mapping[str, int] = 32, steps: int = 500, cells: Sequence[str] = CELLS, lr: float = 1e-2,
          batch_size: int = 64, seed: int = 0, scale: float = 1.0, clip_grad: float | None = 1.0,
          record_every: int = 10, callback: Callable[[RaceResult], None] | None = None,
-         stop: threading.Event | None = None, progress: bool = False) -> RaceResult:
+         stop: threading.Event | None = None, progress: bool = False, chrono: float | None = None) -> RaceResult:
     """Train one model per cell type in lock step, on the same batches, recording the gradient through time.
 
     ``hidden_size`` is one size for all models or a size per cell type.
@@ -212,6 +215,7 @@ def race(task: Task, hidden_size: int | Mapping[str, int] = 32, steps: int = 500
     sequences for each model (the heatmap of the race). A model whose loss becomes
     NaN stops (``result.diverged``) with its last finite weights; the others go on.
     ``callback(result)`` is called after every step; ``stop`` ends the race early.
+    ``chrono`` (``T_max``) chrono-initialises the GRU's and the LSTM's gate biases.
 
     >>> result = race(AddingProblem(10), hidden_size=4, steps=3, record_every=2)
     >>> sorted(result.histories), len(result.histories["gru"].loss)
@@ -219,9 +223,10 @@ def race(task: Task, hidden_size: int | Mapping[str, int] = 32, steps: int = 500
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer; got {steps!r}.")
-    models = make_models(task, hidden_size, scale=scale, seed=seed, cells=cells)
+    models = make_models(task, hidden_size, scale=scale, seed=seed, cells=cells, chrono=chrono)
     trainers = {cell: Trainer(model, task, lr=lr, clip_grad=clip_grad,
-                              settings={"steps": steps, "batch_size": batch_size, "seed": seed, "scale": scale})
+                              settings={"steps": steps, "batch_size": batch_size, "seed": seed, "scale": scale,
+                                        **({"chrono": chrono} if chrono is not None else {})})
                 for cell, model in models.items()}
     result = RaceResult(histories={cell: t.history for cell, t in trainers.items()},
                         gradients={cell: ([], []) for cell in cells}, models=models)

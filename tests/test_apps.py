@@ -214,7 +214,7 @@ def test_claims_explorer_measures_reads_and_trains(tmp_path):
 
     path = tmp_path / "curves.json"
     learning_curves({"adding": 10}, seeds=[0, 1], hidden_size=4, steps=20, out=path, progress=False)
-    app = ClaimsExplorer(path)
+    app = ClaimsExplorer(path, speed_budget=0.2)
     bars = app.budget_plot.data[0]
     assert list(bars.y) == [model_parameters_of(c, 32) for c in ("rnn", "gru", "lstm")]
     app.mode.value = "equal budget"
@@ -261,26 +261,32 @@ def test_memory_explorer_redraws_on_its_controls():
     assert "units follow the slow average" in app.timescale_text.value or "Every unit follows" in app.timescale_text.value
 
 
-def test_budget_verdict_says_a_tie_is_a_tie(monkeypatch, tmp_path):
+def test_budget_verdict_follows_the_interval_and_shows_the_shipped_benchmark(monkeypatch, tmp_path):
     import grutools.apps.compare as compare_app
     from grutools.apps import ClaimsExplorer
+    from grutools.speed import speed_verdict
 
-    seconds = {"rnn": 0.002, "gru": 0.005, "lstm": 0.005}
-    monkeypatch.setattr(compare_app, "time_training_steps", lambda cell, *a, **k: [seconds[cell]] * 3)
+    ratios = {"now": [0.9, 1.1] * 10}  # a coin flip: the interval includes 1
+    monkeypatch.setattr(compare_app, "compare_speed", lambda task, sizes, budget: speed_verdict(
+        ratios["now"], times={"gru": [0.002] * 20, "lstm": [0.002] * 20}))
     app = ClaimsExplorer(tmp_path / "missing.json")
-    assert "about the same time here (within 10%)" in app.budget_text.value and "factor" not in app.budget_text.value
-    seconds["gru"] = 0.010
+    text = app.budget_text.value
+    assert "too close to call on this machine right now" in text
+    assert "is faster here" not in text.split("benchmarks/")[0] and "is slower here" not in text.split("benchmarks/")[0]
+    # the shipped benchmark, with its date and machine, beside the live figure
+    assert "benchmarks/gru_vs_lstm.py on " + app.benchmark["date"] in text
+    assert app.benchmark["machine"]["cpu"] in text
+    ratio_panel = [t for t in app.budget_plot.data if t.name == "GRU / LSTM"][0]
+    assert list(ratio_panel.x)[0] == "live, now" and "benchmark" in list(ratio_panel.x)[1]
+    ratios["now"] = [2.0, 2.1, 1.9] * 10
     app.hidden.value = 40
-    assert "the GRU is slower here, by a factor 2.0" in app.budget_text.value
-    seconds["gru"] = 0.0025
+    assert "the GRU is slower here" in app.budget_text.value
+    ratios["now"] = [0.5, 0.6, 0.55] * 10
     app.hidden.value = 48
-    assert "the GRU is faster here, by a factor 2.0. As its fewer gates promise" in app.budget_text.value
-    seconds["gru"], seconds["lstm"] = 0.001, 0.001
-    times = iter([0.001, 0.001, 0.050])  # one slow step of three does not tip the verdict: the median counts
-    monkeypatch.setattr(compare_app, "time_training_steps",
-                        lambda cell, *a, **k: [next(times) for _ in range(3)] if cell == "gru" else [seconds[cell]] * 3)
-    app.hidden.value = 56
-    assert "about the same time here" in app.budget_text.value
+    assert "the GRU is faster here" in app.budget_text.value
+    # no benchmark file: the live verdict still stands, and the page says how to make the file
+    app = ClaimsExplorer(tmp_path / "missing.json", benchmark_path=tmp_path / "none.json")
+    assert "No shipped speed benchmark" in app.budget_text.value and "gru_vs_lstm.py" in app.budget_text.value
 
 
 def test_welcome_stop_before_the_first_step_leaves_a_working_dashboard():

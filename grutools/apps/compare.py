@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 
 import ipywidgets as widgets
 
@@ -21,6 +22,7 @@ from ..compare import (
 )
 from ..models import CELLS
 from ..plots import NAMES, budget_figure, curves_figure, data_quality_figure
+from ..speed import BENCHMARK, BENCHMARK_COMMAND, LEVEL, SpeedVerdict, benchmark_row, compare_speed, read_benchmark
 from ..tasks import DATA_DIR, TASKS, make_task
 from ..vanishing import race
 from .common import (
@@ -41,7 +43,7 @@ CURVES = DATA_DIR / "results" / "learning_curves.json"
 CURVES_COMMAND = "python -m grutools learning-curves --out data/results/learning_curves.json"
 MODES = ("equal size", "equal budget")
 TRAIN_SIZES = [16, 64, 256, 1024, 8192]
-REPEATS = 3  # timed training steps per model at each move of a control: the live timing is most of a redraw
+SPEED_BUDGET = 2.0  # seconds of live timing at most, per move of a control (it stops sooner once the verdict is clear)
 
 
 class ClaimsExplorer:
@@ -52,7 +54,14 @@ class ClaimsExplorer:
     live seed) and :attr:`data_view` (training-set size and label noise).
     """
 
-    def __init__(self, curves_path=CURVES) -> None:
+    def __init__(self, curves_path=CURVES, benchmark_path=BENCHMARK, speed_budget: float = SPEED_BUDGET) -> None:
+        self.speed_budget = speed_budget
+        self.benchmark, self.benchmark_error = None, ""
+        try:
+            self.benchmark = read_benchmark(benchmark_path)
+        except (OSError, ValueError) as error:
+            self.benchmark_error = (f"No shipped speed benchmark to compare with ({error}). Make it with "
+                                    f"{BENCHMARK_COMMAND}.")
         # parameters and speed
         self.budget_status = StatusLine(layout=widgets.Layout(width="100%"))
         guard = guarded(self.budget_status)
@@ -136,37 +145,56 @@ class ClaimsExplorer:
         return matched_hidden_sizes(task, model_parameters("gru", task, self.hidden.value))
 
     def measure_budget(self) -> None:
-        """Count parameters and time a training step of each model, live (what moving a control does)."""
+        """Count parameters and time training steps of each model, live (what moving a control does).
+
+        The GRU and the LSTM are timed interleaved until the interval of their step-time
+        ratio excludes 1, or :attr:`speed_budget` seconds pass (:func:`grutools.speed.compare_speed`).
+        """
         task = make_task(self.task.value, STUDY_TASKS[self.task.value])
         sizes = self.sizes(task)
         parameters = {c: model_parameters(c, task, h) for c, h in sizes.items()}
-        times = {c: time_training_steps(c, task, h, repeats=REPEATS, warmup=1) for c, h in sizes.items()}
+        started = time.perf_counter()
+        speed = compare_speed(task, sizes, budget=self.speed_budget)
+        seconds = time.perf_counter() - started
+        times = {"rnn": time_training_steps("rnn", task, sizes["rnn"], repeats=5, warmup=1), **speed.times}
+        ratios = [("live, now", speed.ratio, speed.low, speed.high)]
+        row = benchmark_row(self.benchmark, task.name, sizes["gru"], self.mode.value) if self.benchmark else None
+        if row:
+            ratios.append((f"benchmark<br>{self.benchmark['date']}", row["ratio"], row["low"], row["high"]))
         title = f"{task.title}, length {task.length}, batch 64: {self.mode.value}"
-        self.budget_plot = show_figure(self.budget_plot, budget_figure(parameters, sizes, times, title=title))
+        self.budget_plot = show_figure(self.budget_plot, budget_figure(parameters, sizes, times, title=title,
+                                                                       ratios=ratios))
         step = {c: statistics.median(t) for c, t in times.items()}
-        faster = "faster" if step["gru"] < step["lstm"] else "slower"
-        factor = max(step["gru"], step["lstm"]) / min(step["gru"], step["lstm"])
         kernels = ("the LSTM runs through PyTorch's fused oneDNN kernel, the GRU through grutools' own fused kernel"
                    if fast.available() else
                    "PyTorch's CPU LSTM runs through a fused kernel, and its GRU has none (grutools' own could not be "
                    "built here)")
-        if factor < 1.1:  # within the spread of a few timed steps
-            verdict = ("the two take about the same time here (within 10%), although the GRU computes three gate "
-                       f"blocks to the LSTM's four: {kernels}, and the implementation decides it, not the gate count.")
-        elif faster == "slower":
-            verdict = (f"the GRU is slower here, by a factor {factor:.1f}. Its fewer gates promise the opposite: "
-                       f"{kernels}, and the implementation decides it, not the gate count.")
-        else:
-            verdict = (f"the GRU is faster here, by a factor {factor:.1f}. As its fewer gates promise, once both have "
-                       "a fused kernel: PyTorch's own CPU GRU, unfused, is several times slower than its LSTM.")
-        self.budget_text.value = findings_html([
+        why = {"faster": " As its three gate blocks to the LSTM's four promise, once both have a fused kernel: "
+                         "PyTorch's own CPU GRU, unfused, is several times slower than its LSTM.",
+               "slower": f" Its fewer gates promise the opposite: {kernels}, and the implementation decides it, "
+                         "not the gate count.",
+               "too close": f" Fewer gates do not make it faster by themselves: {kernels}."}[speed.decision]
+        sentences = [
             f"The GRU has {parameters['gru']:,} parameters, {parameters['gru'] / parameters['lstm']:.0%} of the "
             f"LSTM's {parameters['lstm']:,} (hidden sizes {sizes['gru']} and {sizes['lstm']}).",
-            f"One training step of the GRU took {1000 * step['gru']:.1f} ms against {1000 * step['lstm']:.1f} ms for "
-            f"the LSTM on this machine: {verdict}",
-        ])
-        self.budget_status.info(f"Measured just now: the median of {REPEATS} training steps per model, after one "
-                                "warm-up step.")
+            f"One training step: GRU {1000 * step['gru']:.1f} ms, LSTM {1000 * step['lstm']:.1f} ms (medians). "
+            f"Speed: {speed.sentence()}{why}",
+        ]
+        if row:
+            machine = self.benchmark["machine"]
+            shipped = SpeedVerdict(row["ratio"], row["low"], row["high"], row["rounds"], row["decision"],
+                                   self.benchmark.get("level", LEVEL))
+            sentences.append(
+                f"Measured by benchmarks/gru_vs_lstm.py on {self.benchmark['date']} ({machine['cpu']}, "
+                f"{machine['cores']} cores, torch {machine['torch']}) at {row['hidden']} GRU units: "
+                f"{shipped.sentence()}")
+        elif self.benchmark_error:
+            sentences.append(self.benchmark_error)
+        self.budget_text.value = findings_html(sentences)
+        self.budget_status.info(
+            f"Measured just now in {seconds:.1f} s: {speed.rounds} rounds, one training step of each model per round "
+            f"in alternating order, stopped as soon as the {speed.level:.0%} interval of the ratio excluded 1, or "
+            f"after {self.speed_budget:g} s.")
 
     # ------------------------------------------------------------------------------------------
     # learning curves

@@ -9,7 +9,8 @@ from plotly.colors import sample_colorscale
 from .. import io
 from ..gates import timescales
 from ..memory import impulse_response, lifetimes, pca_trajectory, unit_alignment
-from ..plots import TIMESCALE_SCALE, impulse_figure, timescale_figure, trajectory_figure
+from ..models import SequenceModel
+from ..plots import TIMESCALE_SCALE, impulse_figure, timescale_change_figure, timescale_figure, trajectory_figure
 from ..tasks import DATA_DIR, TwoTimescales
 from ..trace import trace
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
@@ -49,6 +50,27 @@ class MemoryExplorer:
         self.timescale_text = widgets.HTML(findings_html(self.describe_units()))
         self.timescale_view = widgets.VBox([self.timescale_plot, self.timescale_text])
 
+        # the same units at initialisation (the run's own first snapshot) and under chrono initialisation
+        history = loaded["gru"].history
+        self.initial_scales = None
+        if history is not None and history.snapshots and history.snapshots[0][0] == 0:
+            initial = SequenceModel(**gru.config)
+            initial.load_state_dict(history.snapshots[0][1])
+            self.initial_scales = timescales(trace(initial, self.x).update[-1])
+        seed = int((history.settings if history else {}).get("seed", 0))
+        chrono = SequenceModel(**{**gru.config, "chrono": length}, seed=seed)
+        self.chrono_scales = timescales(trace(chrono, self.x).update[-1])
+        self.change_plot = None
+        self.change_text = widgets.HTML()
+        if self.initial_scales is not None:
+            self.change_plot = show_figure(None, timescale_change_figure(self.initial_scales, self.scales,
+                                                                         self.chrono_scales, length))
+            self.change_text.value = findings_html(self.describe_change())
+        else:
+            self.change_text.value = findings_html(["This checkpoint keeps no snapshot of its initial weights, so its "
+                                                    "time scales at initialisation cannot be shown."])
+        self.change_view = widgets.VBox([w for w in (self.change_plot, self.change_text) if w is not None])
+
         view = dict(style=LABEL_STYLE, layout=control_layout(), continuous_update=False)
         self.nudge_step = widgets.IntSlider(value=20, min=0, max=length - 1, description="nudge at step", **view)
         self.sequence = widgets.IntSlider(value=0, min=0, max=15, description="test sequence", **view)
@@ -65,7 +87,7 @@ class MemoryExplorer:
         self.path_sequence.observe(guard(lambda _: self.redraw_trajectory()), names="value")
         self.redraw_trajectory()
         self.trajectory_view = widgets.VBox([self.path_sequence, self.trajectory_plot])
-        protect([self.timescale_view, self.impulse_view, self.trajectory_view], self.status)
+        protect([self.timescale_view, self.change_view, self.impulse_view, self.trajectory_view], self.status)
         self.status.info(f"GRU and tanh RNN, {gru.hidden_size} units each, trained on {self.task.title.lower()} "
                          f"(length {length}); shown on held-out sequences.")
 
@@ -92,6 +114,21 @@ class MemoryExplorer:
             which = "slow" if follows_slow.all() else "fast"
             sentences.append(f"Every unit follows the {which} average more than the other one.")
         return sentences
+
+    def describe_change(self) -> list[str]:
+        """What training did to the time scales, and where chrono initialisation would have started them."""
+        start, end, chrono = self.initial_scales, self.scales, self.chrono_scales
+        longer = int(np.sum(end > start))
+        return [
+            f"At initialisation (PyTorch's default biases) the units' time scales run from {start.min():.1f} to "
+            f"{start.max():.1f} steps (median {np.median(start):.1f}); after training from {end.min():.1f} to "
+            f"{end.max():.1f} (median {np.median(end):.1f}). Training lengthened the memory of {longer} of "
+            f"{len(start)} units.",
+            f"Chrono initialisation with T_max = {self.task.length} would have started them from {chrono.min():.1f} "
+            f"to {chrono.max():.1f} steps (median {np.median(chrono):.1f}), measured on the same sequences: "
+            + ("already spread as widely as the trained units." if chrono.max() >= end.max()
+               else "spread, though not as far as the trained units."),
+        ]
 
     def redraw_impulse(self) -> None:
         """Nudge the chosen step of the chosen sequence and redraw the responses of both models."""

@@ -7,10 +7,11 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
+from ..chrono import CHRONO_COMMAND, CHRONO_TABLE, chrono_findings, read_chrono_table, summarise_chrono
 from ..gradients import gradient_norms
 from ..models import CELLS, SequenceModel
 from ..plots import NAMES, gradient_figure, race_figure
-from ..tasks import DATA_DIR, AddingProblem
+from ..tasks import DATA_DIR, TASKS, AddingProblem
 from ..training import History
 from ..vanishing import (
     RaceResult,
@@ -40,6 +41,7 @@ from .guard import protect
 TABLE = DATA_DIR / "results" / "race_adding.csv"
 TABLE_COMMAND = "python -m grutools race-table --out data/results/race_adding.csv"
 JACOBIAN_STEPS = 32  # time steps at which the gradient view computes the step Jacobians (evenly spread)
+TASKS_TITLES = {name: task.title for name, task in TASKS.items()}
 GOOD, BAD = 0.01, 0.1  # test MSE: "solved" below GOOD, "learned nothing" above BAD (the baseline is 0.167)
 
 
@@ -62,6 +64,8 @@ class GradientExplorer:
                                        style=LABEL_STYLE, layout=control_layout())
         self.scale = widgets.FloatSlider(value=1.0, min=0.25, max=4.0, step=0.25, description="recurrent scale",
                                          readout_format=".2f", **slider)
+        self.chrono = widgets.Checkbox(value=False, description="chrono initialisation (T_max = length)", indent=False,
+                                       layout=control_layout())
         self.weights = widgets.ToggleButtons(options=[("at initialisation", "init"), ("after the race", "trained")],
                                              value="init", style={"button_width": "140px"},
                                              tooltips=["fresh weights, scaled", "the models of the last race"])
@@ -76,6 +80,8 @@ class GradientExplorer:
                                               readout_format=".2f", **slider)
         self.clip = widgets.Checkbox(value=True, description="clip gradients (norm 1)", indent=False,
                                      layout=control_layout())
+        self.race_chrono = widgets.Checkbox(value=False, description="chrono initialisation (T_max = length)",
+                                            indent=False, layout=control_layout())
         self.race_button = widgets.Button(description="Race", button_style="primary", icon="play",
                                           layout=widgets.Layout(width="145px"))
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
@@ -87,7 +93,7 @@ class GradientExplorer:
         self.result: RaceResult | None = None
         self.job = BackgroundTraining(self._on_progress, self._on_done, interval=0.5)
 
-        for control in (self.length, self.hidden, self.scale, self.weights):
+        for control in (self.length, self.hidden, self.scale, self.chrono, self.weights):
             control.observe(guard(lambda _: self.redraw_gradients()), names="value")
         race_guard = guarded(self.race_status)
         self.race_button.on_click(race_guard(lambda _: self.start_race()))
@@ -96,17 +102,18 @@ class GradientExplorer:
         self.redraw_gradients()
         self._draw_race(RaceResult(histories={}, gradients={}), AddingProblem(self.race_length.value),
                         self.race_steps.value)
-        controls = widgets.HBox([self.length, self.hidden, self.scale],
+        controls = widgets.HBox([self.length, self.hidden, self.scale, self.chrono],
                                 layout=widgets.Layout(flex_flow="row wrap"))
         self.gradient_view = widgets.VBox([controls, widgets.HBox([widgets.HTML("<b>weights</b>&nbsp;"), self.weights]),
                                            self.status, self.gradient_plot, self.facts])
         panel = widgets.VBox([
             widgets.HTML("<b>Race on the adding problem</b>"), self.race_length, self.race_steps, self.race_scale,
-            self.clip, widgets.HBox([self.race_button, self.stop_button]), self.progress, self.race_status,
+            self.clip, self.race_chrono, widgets.HBox([self.race_button, self.stop_button]), self.progress, self.race_status,
         ], layout=panel_layout())
         self.race_view = widgets.HBox([panel, self.race_plot], layout=row_layout())
         self.table_view = widgets.HTML(self.table_html())
-        protect([self.gradient_view, self.table_view], self.status)
+        self.chrono_view = widgets.HTML(chrono_table_html())
+        protect([self.gradient_view, self.table_view, self.chrono_view], self.status)
         protect(self.race_view, self.race_status)
         self.status.info("Move a control: the three models are rebuilt and measured on the same batch.")
         self.race_status.info("Press Race: the three models train in lock step on the same batches.")
@@ -121,7 +128,8 @@ class GradientExplorer:
                 raise ValueError("There is no race yet: press Race below first, then choose 'after the race'.")
             return self.result.models
         task = AddingProblem(self.length.value)
-        return make_models(task, self.hidden.value, scale=self.scale.value, seed=self.seed)
+        return make_models(task, self.hidden.value, scale=self.scale.value, seed=self.seed,
+                           chrono=task.length if self.chrono.value else None)
 
     def measure(self, models: dict[str, SequenceModel] | None = None) -> dict[str, dict[str, np.ndarray | float]]:
         """Per model: mean |dLoss/dh_t| over a batch of 16 and the fitted decay; the mean one-step Jacobian norm
@@ -143,8 +151,9 @@ class GradientExplorer:
         """Measure and redraw (what moving any control of the gradient view does)."""
         models = self.current_models()
         measured = self.measure(models)
+        chrono = ", chrono biases" if self.chrono.value else ""
         where = ("after the race" if self.weights.value == "trained"
-                 else f"at initialisation, recurrent weights ×{self.scale.value:g}")
+                 else f"at initialisation{chrono}, recurrent weights ×{self.scale.value:g}")
         hidden = next(iter(models.values())).hidden_size
         title = f"Adding problem, length {self.length.value}, {hidden} units, {where}"
         figure = gradient_figure({c: m["norms"] for c, m in measured.items()},
@@ -154,6 +163,12 @@ class GradientExplorer:
         self.gradient_plot = show_figure(self.gradient_plot, figure)
         self.measured = measured
         self.facts.value = self.facts_html(measured, models)
+        if self.chrono.value and self.weights.value == "init":
+            self.facts.value += (
+                '<div style="font-size:15px;margin-top:4px">Chrono initialisation (Tallec &amp; Ollivier 2018) sets '
+                "the GRU's update-gate and the LSTM's forget-gate biases so that, at zero input, the units start "
+                f"with time scales spread from 2 to {self.length.value} steps: the gate keeps the state, and the "
+                "gradient flows back through it. The tanh RNN has no gate to set: it is unchanged.</div>")
 
     @staticmethod
     def facts_html(measured: dict, models: dict[str, SequenceModel]) -> str:
@@ -185,6 +200,7 @@ class GradientExplorer:
             raise RuntimeError("A race is already running; press Stop first.")
         task = AddingProblem(self.race_length.value)
         steps, scale = self.race_steps.value, self.race_scale.value
+        chrono = task.length if self.race_chrono.value else None
         clip = 1.0 if self.clip.value else None
         hidden = self.hidden.value
         self._pending = (task, steps, clip)
@@ -192,16 +208,17 @@ class GradientExplorer:
         self._set_running(True)
         self._draw_race(RaceResult(histories={}, gradients={}), task, steps)
         self.race_status.info(f"Racing a tanh RNN, a GRU and an LSTM ({hidden} units) on sequences of {task.length} "
-                              f"steps{'' if clip else ', without gradient clipping'}...")
+                              f"steps{'' if clip else ', without gradient clipping'}"
+                              f"{', GRU and LSTM chrono-initialised' if chrono else ''}...")
         self.job.start(lambda stop, report: race(task, hidden_size=hidden, steps=steps, seed=self.seed, scale=scale,
-                                                 clip_grad=clip, callback=report, stop=stop,
+                                                 clip_grad=clip, callback=report, stop=stop, chrono=chrono,
                                                  record_every=max(1, steps // 60)))
         if wait:
             self.job.join()
 
     def _set_running(self, running: bool) -> None:
         self.race_button.disabled, self.stop_button.disabled = running, not running
-        for control in (self.race_length, self.race_steps, self.race_scale, self.clip):
+        for control in (self.race_length, self.race_steps, self.race_scale, self.clip, self.race_chrono):
             control.disabled = running
 
     def _draw_race(self, result: RaceResult, task: AddingProblem, steps: int) -> None:
@@ -279,3 +296,37 @@ class GradientExplorer:
                 f'<ul style="margin:4px 0">{"".join(f"<li>{html.escape(f)}</li>" for f in findings)}</ul>'
                 f'<p style="margin:4px 0;color:#555">Regenerate (about 15 minutes on 2 cores): '
                 f'<code>{TABLE_COMMAND}</code></p></div>')
+
+
+def chrono_table_html(path=CHRONO_TABLE) -> str:
+    """The shipped chrono study (default against chrono biases, over seeds) as a table, with what it shows."""
+    try:
+        rows = read_chrono_table(path)
+    except (OSError, ValueError) as error:
+        return (f'<div class="grutools-status grutools-error" style="color:#c62828">The chrono table cannot be read '
+                f"({html.escape(str(error))}). Regenerate it with <code>{CHRONO_COMMAND}</code>.</div>")
+    summary = summarise_chrono(rows)
+    body = []
+    for (task, cell), entry in summary.items():
+        cells = []
+        for init in ("default", "chrono"):
+            losses = np.array(list(entry[init].values()))
+            solved = int(np.sum(losses < 0.1 * entry["baseline"]))
+            cells.append(f'<td style="padding:4px 12px;text-align:right">{np.median(losses):.4f}<br>'
+                         f'<span style="color:#555;font-size:12px">{losses.min():.4f} – {losses.max():.4f}; '
+                         f"{solved}/{len(losses)} learned</span></td>")
+        body.append(f'<tr><th style="padding:4px 12px;text-align:left">{TASKS_TITLES.get(task, task)}, length '
+                    f'{entry["length"]}</th><th style="padding:4px 12px;text-align:left">{NAMES[cell]}</th>'
+                    + "".join(cells) + "</tr>")
+    some = rows[0]
+    seeds = len({r["seed"] for r in rows})
+    findings = "".join(f"<li>{html.escape(f)}</li>" for f in chrono_findings(rows))
+    return (f'<div style="font-size:14px"><table style="border-collapse:collapse"><tr><th></th><th></th>'
+            f'<th style="padding:4px 12px">default biases</th><th style="padding:4px 12px">chrono (T_max = length)</th>'
+            f'</tr>{"".join(body)}</table>'
+            f'<p style="margin:6px 0">Test loss, median over {seeds} seeds (min – max below, and how many seeds got '
+            f"below 10% of the 'learned nothing' loss), {some['hidden_size']} units, {some['steps']} steps of Adam "
+            "(learning rate 0.01, batch 64, clipping 1). Each seed's two runs share every other weight and every "
+            f'batch.</p><ul style="margin:4px 0">{findings}</ul>'
+            f'<p style="margin:4px 0;color:#555">Regenerate (about 5 minutes on 2 cores): <code>{CHRONO_COMMAND}</code>'
+            "</p></div>")
