@@ -300,3 +300,82 @@ def test_welcome_stop_before_the_first_step_leaves_a_working_dashboard():
     demo.job.start = lambda run: demo._on_done(run(stop, lambda _: None), None)  # run in this thread
     demo.train()
     assert "Stopped before the first step" in demo.status.value and not demo.train_button.disabled
+
+
+def test_gradient_view_chrono_control_keeps_the_gradient_and_the_race_uses_it():
+    from grutools.apps import GradientExplorer
+
+    app = GradientExplorer()
+    app.length.value = 100
+    default = app.measured["gru"]["norms"]
+    app.chrono.value = True
+    chrono = app.measured["gru"]["norms"]
+    assert chrono[0] / chrono[-1] > 1e6 * default[0] / default[-1]  # measured: about 1e-1 against 1e-20
+    assert "Chrono initialisation" in app.facts.value and "chrono biases" in app.gradient_plot.layout.title.text
+    app.race_chrono.value, app.race_steps.value, app.race_length.value = True, 100, 20
+    app.start_race(wait=True)
+    gru = app.result.models["gru"].core
+    assert app.result.models["gru"].chrono == 20 and app.result.models["rnn"].chrono is None
+    assert gru.bias_hh_l0[gru.hidden_size:2 * gru.hidden_size].abs().max() > 0  # trained, from zero at the start
+    assert "chrono-initialised" in app.race_status.value or "Final training loss" in app.race_status.value
+
+
+def test_chrono_table_view_reads_the_shipped_study_and_survives_a_bad_file(tmp_path):
+    from grutools.apps.vanishing import chrono_table_html
+
+    shipped = chrono_table_html()
+    assert "default biases" in shipped and "chrono (T_max = length)" in shipped and "seeds" in shipped
+    (tmp_path / "bad.csv").write_text("not,a,table\n1,2,3\n")
+    for path in (tmp_path / "none.csv", tmp_path / "bad.csv"):
+        html = chrono_table_html(path)
+        assert "grutools-error" in html and "chrono-table" in html
+
+
+def test_memory_explorer_shows_time_scales_before_and_after_training():
+    from grutools.apps import MemoryExplorer
+    from grutools.gates import timescales
+    from grutools.trace import trace
+
+    app = MemoryExplorer()
+    names = {t.name for t in app.change_plot.data}
+    assert {"at initialisation (default)", "after training", "chrono initialisation (T_max = 100)"} <= names
+    # the 'before' points are the run's own first snapshot, measured independently here
+    from grutools import SequenceModel, io
+
+    checkpoint = io.load(app_checkpoint("gru"))
+    initial = SequenceModel(**checkpoint.model.config)
+    initial.load_state_dict(checkpoint.history.snapshots[0][1])
+    expected = timescales(trace(initial, app.x).update[-1])
+    units = [t for t in app.change_plot.data if t.name == "units"][0]
+    assert list(units.x) == pytest.approx(list(expected))
+    assert "At initialisation" in app.change_text.value and "Chrono initialisation with T_max = 100" in app.change_text.value
+
+
+def app_checkpoint(cell):
+    from grutools.apps.memory import CHECKPOINTS
+
+    return CHECKPOINTS[cell]
+
+
+def test_counting_explorer_reads_the_study_shows_states_and_trains(tmp_path):
+    from grutools.apps import CountingExplorer
+
+    app = CountingExplorer()
+    labels = list(app.reach_plot.data[0].y)
+    assert labels[:2] == ["GRU, seed 0", "GRU, seed 1"] and "hand-built LSTM" in labels
+    hand = list(app.reach_plot.data[0].z[labels.index("hand-built LSTM")])
+    assert all(v == 1 for v in hand)  # the hand-built counter recognises every n shown
+    assert "GRU: recognises every n up to" in app.reach_text.value
+    app.show_n.value = 35
+    assert "n = 35 (beyond the training range" in app.states_text.value
+    assert len(app.states_plot.data) == 16  # 8 LSTM cell units and 8 GRU units
+    app.hidden.value, app.train_n.value, app.seed.value = 4, 5, 3
+    app.train(wait=True, steps=60)
+    assert "Trained on n up to 5" in app.train_status.value
+    assert list(app.reach_plot.data[0].y)[-2:] == ["GRU live, seed 3", "LSTM live, seed 3"]
+    assert "live, seed 3" in app.states_text.value and len(app.states_plot.data) == 8
+    # a missing study and missing models: clear messages, and training still works
+    empty = CountingExplorer(results=tmp_path / "none.json",
+                             checkpoints={"gru": tmp_path / "g.pt", "lstm": tmp_path / "l.pt"})
+    assert "counting-study" in empty.status.value and "press Train" in empty.status.value
+    assert "No trained models" in empty.states_text.value

@@ -25,6 +25,10 @@ from .compare import ClaimsExplorer  # noqa: E402
 
 __all__ += ["ClaimsExplorer"]
 
+from .counting import CountingExplorer  # noqa: E402
+
+__all__ += ["CountingExplorer"]
+
 from .memory import MemoryExplorer  # noqa: E402
 
 __all__ += ["MemoryExplorer"]

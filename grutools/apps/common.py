@@ -364,6 +364,11 @@ class BackgroundTraining:
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def stop_requested(self) -> bool:
+        """Whether the run now ending was asked to stop (Stop pressed, or the time budget ran out)."""
+        return self._stop.is_set()
+
     def stopped_note(self) -> str:
         """How a run that ended early ended, for the status line."""
         if self.timed_out:

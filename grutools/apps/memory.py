@@ -126,7 +126,7 @@ class MemoryExplorer:
             f"{len(start)} units.",
             f"Chrono initialisation with T_max = {self.task.length} would have started them from {chrono.min():.1f} "
             f"to {chrono.max():.1f} steps (median {np.median(chrono):.1f}), measured on the same sequences: "
-            + ("already spread as widely as the trained units." if chrono.max() >= end.max()
+            + (f"spread further than training took them (longest {end.max():.1f} steps)." if chrono.max() >= end.max()
                else "spread, though not as far as the trained units."),
         ]
 

@@ -107,9 +107,8 @@ def timescale_change_figure(initial: np.ndarray, trained: np.ndarray, chrono: np
     top = max(trained.max(), initial.max(), chrono.max() if chrono is not None else 1.0, t_max or 1.0) * 1.5
     sketch.add(dict(type="scatter", x=[1, top], y=[1, top], mode="lines", line=dict(color="#bbb", dash="dash"),
                     hoverinfo="skip", showlegend=False, name="no change"))
-    sketch.add(dict(type="scatter", x=initial, y=trained, mode="markers+text",
-                    text=[str(u) for u in range(len(initial))], textposition="top center",
-                    textfont=dict(size=11, color="#555"), marker=dict(size=11, color=COLORS["gru"]),
+    sketch.add(dict(type="scatter", x=initial, y=trained, mode="markers", text=[str(u) for u in range(len(initial))],
+                    marker=dict(size=11, color=COLORS["gru"], opacity=0.8, line=dict(width=1, color="#fff")),
                     showlegend=False, name="units",
                     hovertemplate="unit %{text}: %{x:.1f} steps at initialisation, %{y:.1f} after training"
                                   "<extra></extra>"))
@@ -128,4 +127,6 @@ def timescale_change_figure(initial: np.ndarray, trained: np.ndarray, chrono: np
     sketch.yaxis(1, 1)["title"] = dict(text="after training, steps")
     sketch.xaxis(1, 2)["title"] = dict(text="units, shortest memory to longest")
     sketch.yaxis(1, 2)["title"] = dict(text="time scale 1 / (1 − mean z), steps")
-    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=20, t=90, b=60)))
+    return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=20, t=60, b=60),
+                                       legend=dict(orientation="v", x=0.575, y=0.99, xanchor="left", yanchor="top",
+                                                   bgcolor="rgba(255,255,255,0.85)")))
