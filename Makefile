@@ -8,7 +8,7 @@ PORT ?= 8866
 IP ?= 127.0.0.1
 TORCH = torch==2.13.0
 
-.PHONY: install dashboards lab test chromium axe lint clean-notebooks data results
+.PHONY: install dashboards lab test chromium axe chp lint clean-notebooks data results
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,13 @@ $(AXE):
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4
 axe: $(AXE)
 
-test: install chromium axe
+# configurable-http-proxy (JupyterHub's proxy, a Node program) from the npm registry, for the JupyterHub test
+CHP = $(VENV)/npm/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/npm configurable-http-proxy@5
+chp: $(CHP)
+
+test: install chromium axe chp
 	$(BIN)/python -m pytest
 
 lint: install

@@ -193,6 +193,10 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
 def limit_memory() -> int | None:
     """In a dashboard kernel: cap this process's data memory at ``$GRUTOOLS_MEMORY_LIMIT_MB`` (returns the MB set).
 
+    Under JupyterHub, where the spawner sets ``$MEM_LIMIT`` (bytes) for a student's
+    whole server, the kernel takes 85% of it when no grutools limit is set: the
+    kernel then fails with a message before the spawner kills the whole server.
+
     ``RLIMIT_DATA`` counts the heap and private memory maps (what torch's tensors
     live in) but not shared libraries, so it tracks what a kernel really costs. Past
     it, an allocation fails: torch raises an out-of-memory error in the computation
@@ -200,6 +204,9 @@ def limit_memory() -> int | None:
     kernels carry on.
     """
     limit = os.environ.get("GRUTOOLS_MEMORY_LIMIT_MB")
+    hub = os.environ.get("MEM_LIMIT")
+    if not limit and hub and hub.isdigit() and int(hub) > 0:
+        limit = str(int(0.85 * int(hub)) // 2**20)
     if not limit or int(limit) <= 0:
         return None
     import resource

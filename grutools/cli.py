@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import io
 from .models import CELLS, SequenceModel
@@ -75,6 +76,22 @@ def _counting_study(args: argparse.Namespace) -> int:
     counting_study(seeds=args.seeds, max_n=args.max_n, hidden_size=args.hidden, steps=args.steps,
                    test_up_to=args.test_up_to, out=args.out, progress=not args.quiet, checkpoints=args.checkpoints)
     print(f"Saved to {args.out}.")
+    return 0
+
+
+def _hub_config(args: argparse.Namespace) -> int:
+    import json
+
+    from .hub import server_config
+
+    text = json.dumps(server_config(), indent=1) + "\n"
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"Wrote {path}.")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -209,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="data/results/counting.json", help="JSON to write")
     p.add_argument("--checkpoints", default=None, help="save the first seed's models here (anbn_gru.pt, anbn_lstm.pt)")
     p.set_defaults(run=_counting_study)
+
+    p = commands.add_parser("hub-config", help="the Jupyter server settings a JupyterHub user's server needs",
+                            description="Print (or write to --out) the Jupyter server config that serves the "
+                                        "dashboards inside a JupyterHub user's server as 'grutools serve' does: Voila's "
+                                        "template and page settings and kernel culling, from the shipped voila.json. "
+                                        "In a user image: --out /etc/jupyter/jupyter_server_config.d/grutools.json")
+    p.add_argument("--out", default=None, help="write the JSON here instead of printing it")
+    p.set_defaults(run=_hub_config)
 
     p = commands.add_parser("learning-curves", help="GRU vs LSTM vs RNN learning curves over tasks and seeds",
                             description="Train a tanh RNN, a GRU and an LSTM on the adding, copy and sunspots tasks, "

@@ -60,8 +60,7 @@ def test_a_clear_win_a_clear_loss_and_a_coin_flip():
 
 
 def test_compare_speed_stops_when_clear_or_at_the_budget(monkeypatch):
-    from grutools import AddingProblem
-    from grutools import training
+    from grutools import AddingProblem, training
 
     # a fake clock and fake step times: the GRU's steps take 2 units, the LSTM's 3
     now = [0.0]

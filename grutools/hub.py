@@ -1,0 +1,81 @@
+"""The dashboards through JupyterHub: what each student's single-user server needs, from the shipped settings.
+
+With JupyterHub, every student gets a server of their own (``jupyterhub-singleuser``),
+and Voilà runs inside it as a Jupyter server extension: the dashboards are at
+``/user/NAME/voila/render/02_gates_over_time.ipynb``. Isolation then comes from the hub (one
+server, one process tree, per student), and culling and limits are the hub's business.
+
+This module turns the shipped ``voila.json`` into the single-user server's settings, so
+that a hub serves the dashboards exactly as ``grutools serve`` does (same template,
+theme, stripped sources, no tracebacks, kernel culling), and gives the culler service
+and its role. ``deploy/jupyterhub/jupyterhub_config.py`` uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .resources import notebooks_dir, root
+
+LANDING = "/voila/tree"  # the dashboards' index, where a student lands after logging in
+# VoilaConfiguration settings that apply to Voila as a server extension (the pre-heated kernel pools and the
+# classroom kernel manager belong to the stand-alone Voila of `grutools serve`: with a hub, each student's server
+# has its own kernel or two)
+EXTENSION_SETTINGS = ("template", "theme", "strip_sources", "show_tracebacks", "extension_denylist")
+CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+
+
+def _cli(value) -> str:
+    """A setting's value as traitlets reads it on the command line."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    return json.dumps(value)
+
+
+def server_config(settings: dict | None = None) -> dict:
+    """The single-user server's Jupyter config, from the shipped ``voila.json``: Voilà's template and page
+    settings, and kernel culling. As a file (``grutools hub-config``) it goes into an image's
+    ``/etc/jupyter/jupyter_server_config.d/``; as arguments, see :func:`single_user_args`."""
+    settings = settings if settings is not None else json.loads((root() / "voila.json").read_text())
+    return {"VoilaConfiguration": {key: value for key, value in settings.get("VoilaConfiguration", {}).items()
+                                   if key in EXTENSION_SETTINGS},
+            "MappingKernelManager": dict(settings.get("MappingKernelManager", {}))}
+
+
+def single_user_args(settings: dict | None = None) -> list[str]:
+    """``jupyterhub-singleuser`` arguments carrying :func:`server_config` (for spawners that start a local command)."""
+    return [f"--{section}.{key}={_cli(value)}" for section, values in server_config(settings).items()
+            for key, value in values.items()]
+
+
+def single_user_environment(threads: int = 1) -> dict[str, str]:
+    """Environment of a student's server and its kernels: our template on ``JUPYTER_PATH``, one torch thread."""
+    from .serve import environment
+
+    env = {key: value for key, value in environment(base={}).items()}
+    env.update(OMP_NUM_THREADS=str(threads), GRUTOOLS_TORCH_THREADS=str(threads))
+    return env
+
+
+def single_user_command() -> list[str]:
+    """The single-user server of this Python (the environment grutools is installed in)."""
+    return [sys.executable, "-m", "jupyterhub.singleuser"]
+
+
+def culler_service(timeout: int = 3600, every: int = 300, name: str = "idle-culler") -> dict:
+    """A hub-managed ``jupyterhub-idle-culler`` service: stops servers idle for ``timeout`` seconds."""
+    return {"name": name, "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={timeout}",
+                                      f"--cull-every={every}"]}
+
+
+def culler_role(name: str = "idle-culler") -> dict:
+    """The role the culler service needs (JupyterHub 2+): see users' activity and stop their servers."""
+    return {"name": name, "scopes": list(CULLER_SCOPES), "services": [name]}
+
+
+def notebook_dir() -> str:
+    """The folder each student's server opens: the shipped dashboards (the package's copy; read-only is fine)."""
+    return str(notebooks_dir())
