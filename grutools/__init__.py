@@ -3,7 +3,8 @@
 The public API::
 
     SequenceModel                      a recurrent core plus a linear head
-    trace(module, x)                   every gate and state -> Trace
+    trace(model, x, rnn=None)          every gate and state of any model's GRU/LSTM/RNN -> Trace
+    explore(model, x, y=, loss=)       the gate views of the dashboards, for your own model and data
     gradient_norms(model, x, y)        |dLoss/dh_t| through time
     AddingProblem, CopyTask, Sunspots  tasks; make_task(name, length)
     train(model, task, ...)            -> History; TrainingDiverged
@@ -11,6 +12,7 @@ The public API::
 """
 
 from .equations import gru_step, lstm_step, parameter_count, rnn_step
+from .explore import explore
 from .gradients import gradient_norms
 from .io import Checkpoint, load, load_gru, save
 from .models import SequenceModel
@@ -22,6 +24,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AddingProblem", "Checkpoint", "CopyTask", "History", "SequenceModel", "Sunspots", "Task", "Trace",
-    "TrainingDiverged", "evaluate", "gradient_norms", "gru_step", "load", "load_gru", "lstm_step", "make_task",
+    "TrainingDiverged", "evaluate", "explore", "gradient_norms", "gru_step", "load", "load_gru", "lstm_step", "make_task",
     "parameter_count", "rnn_step", "save", "trace", "train",
 ]

@@ -40,9 +40,13 @@ def server_config(settings: dict | None = None) -> dict:
     settings, and kernel culling. As a file (``grutools hub-config``) it goes into an image's
     ``/etc/jupyter/jupyter_server_config.d/``; as arguments, see :func:`single_user_args`."""
     settings = settings if settings is not None else json.loads((root() / "voila.json").read_text())
-    return {"VoilaConfiguration": {key: value for key, value in settings.get("VoilaConfiguration", {}).items()
-                                   if key in EXTENSION_SETTINGS},
-            "MappingKernelManager": dict(settings.get("MappingKernelManager", {}))}
+    config = {"VoilaConfiguration": {key: value for key, value in settings.get("VoilaConfiguration", {}).items()
+                                     if key in EXTENSION_SETTINGS},
+              "MappingKernelManager": dict(settings.get("MappingKernelManager", {}))}
+    size = settings.get("Voila", {}).get("tornado_settings", {}).get("websocket_max_message_size")
+    if size:  # the largest upload (dashboard 06) a page may send over the kernel's websocket
+        config["ServerApp"] = {"tornado_settings": {"websocket_max_message_size": size}}
+    return config
 
 
 def single_user_args(settings: dict | None = None) -> list[str]:

@@ -7,6 +7,7 @@ a file can never run code, and refuses files over a size limit.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,28 +59,39 @@ def save(path: str | os.PathLike, model: SequenceModel | None = None, history: H
     return path
 
 
-def read_untrusted(path: str | os.PathLike, max_bytes: int = MAX_BYTES):
+def read_untrusted(source: str | os.PathLike | bytes, max_bytes: int = MAX_BYTES, name: str | None = None):
     """``torch.load`` a file that may come from anyone: size-checked, ``weights_only=True``, on the CPU.
 
-    Raises ``FileNotFoundError`` or ``ValueError`` with a message that names the problem.
+    ``source`` is a path, or the file's bytes (an upload, kept in memory). Raises
+    ``FileNotFoundError`` or ``ValueError`` with a message that names the problem.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    size = path.stat().st_size
+    if isinstance(source, (bytes, bytearray)):
+        name = name or "the file"
+        size = len(source)
+        head = bytes(source[:4])
+    else:
+        path = Path(source)
+        name = name or path.name
+        if not path.is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    if size == 0:
+        raise ValueError(f"{name} is empty.")
     if size > max_bytes:
-        raise ValueError(f"{path.name} is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit for a model file.")
-    with open(path, "rb") as handle:
-        if handle.read(4) != b"PK\x03\x04":  # torch.save writes a zip archive
-            raise ValueError(f"{path.name} is not a PyTorch file (torch.save writes a zip archive; this is not one).")
+        raise ValueError(f"{name} is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit for a model file.")
+    if head != b"PK\x03\x04":  # torch.save writes a zip archive
+        raise ValueError(f"{name} is not a PyTorch file (torch.save writes a zip archive; this is not one).")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source,
+                          map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and torch errors all mean the same to a user
         if "Weights only load failed" in str(error):
-            raise ValueError(f"{path.name} holds Python objects other than tensors and plain data; grutools "
+            raise ValueError(f"{name} holds Python objects other than tensors and plain data; grutools "
                              "does not unpickle them, as that could run code. Save a state_dict instead.") from error
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path.name} could not be read as a PyTorch file (corrupt or truncated): {first_line}") from error
+        raise ValueError(f"{name} could not be read as a PyTorch file (corrupt or truncated): {first_line}") from error
 
 
 def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkpoint:
@@ -88,15 +100,20 @@ def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Checkpoint:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{Path(path).name} is not a grutools file (no 'format': 'grutools' entry). "
                          "A plain state_dict of a torch.nn.GRU can be loaded with grutools.load_gru(path).")
+    return checkpoint_from_payload(payload, Path(path).name)
+
+
+def checkpoint_from_payload(payload: dict, name: str) -> Checkpoint:
+    """A :class:`Checkpoint` from what :func:`read_untrusted` returned for a grutools file."""
     if payload.get("version", 0) > VERSION:
-        raise ValueError(f"{Path(path).name} was written by a newer grutools (format version {payload['version']}).")
+        raise ValueError(f"{name} was written by a newer grutools (format version {payload['version']}).")
     checkpoint = Checkpoint(metadata=dict(payload.get("metadata", {})))
     if "config" in payload:
         model = SequenceModel(**payload["config"])
         try:
             model.load_state_dict(payload["state_dict"])
         except (RuntimeError, KeyError) as error:
-            raise ValueError(f"{Path(path).name}: the weights do not fit the saved model settings: {error}") from error
+            raise ValueError(f"{name}: the weights do not fit the saved model settings: {error}") from error
         model.eval()
         checkpoint.model = model
     if "history" in payload:

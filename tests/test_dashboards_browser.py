@@ -170,6 +170,10 @@ def plot_with_title(text):
                      .find(p => p.layout && p.layout.title && String(p.layout.title.text).includes({text!r}))"""
 
 
+GRU_DECAY = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                 .find(p => p.data && p.data.some(t => String(t.name).startsWith('GRU: ×')));
+               const t = plot && plot.data.find(t => String(t.name).startsWith('GRU: ×'));
+               return t ? parseFloat(String(t.name).split('×')[1]) : 0; }"""
 GRADIENT_POINTS = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
                        .find(p => p.data && p.data.some(t => String(t.name).startsWith('tanh RNN: ×')));
                    return plot ? plot.data[0].x.length : 0; }"""
@@ -187,6 +191,11 @@ def test_vanishing_dashboard_redraws_on_length_and_races(open_dashboard):
     sliders.nth(0).focus()  # sequence length of the gradient view
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => ({GRADIENT_POINTS})() === 110", timeout=20_000)
+    # chrono initialisation: the GRU's gradient no longer shrinks by a third per step back
+    page.get_by_role("checkbox", name="chrono initialisation (T_max = length)").first.check()
+    page.wait_for_function(f"() => ({GRU_DECAY})() > 0.9", timeout=20_000)
+    assert "The tanh RNN has no gate to set" in page.inner_text("body")
+    assert "default biases" in page.inner_text("body")  # the chrono table over seeds
     sliders.nth(2).focus()  # race: sequence length, to its minimum (10)
     page.keyboard.press("Home")
     sliders.nth(3).focus()  # race: training steps, to its minimum (100)
@@ -214,7 +223,20 @@ def test_gru_vs_lstm_dashboard_counts_and_times_on_demand(open_dashboard):
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"before => ({first_bar_values()})() !== before", arg=before, timeout=20_000)
     assert "ends lower" in page.inner_text("body") or "tied within the spread" in page.inner_text("body")
+    # the speed verdict names its interval, and the shipped benchmark stands beside it
+    assert "interleaved rounds" in page.inner_text("body") and "benchmarks/gru_vs_lstm.py on" in page.inner_text("body")
+    # counting: the recognition rows (the hand-built counter among them) and the states along a longer string
+    assert page.evaluate(COUNTING_ROWS) and "hand-built LSTM" in page.evaluate(COUNTING_ROWS)
+    assert "n = 30 (beyond the training range" in page.inner_text("body")
+    page.get_by_role("slider", name="show n").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.body.innerText.includes('n = 31 (beyond the training range')", timeout=20_000)
     dashboard.assert_clean()
+
+
+COUNTING_ROWS = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
+                      .find(p => p.data && p.data.some(t => t.type === 'heatmap' && t.name === 'recognised'));
+                  return plot ? plot.data[0].y.join('|') : null; }"""
 
 
 IMPULSE_LINE = """() => { const plot = [...document.querySelectorAll('.js-plotly-plot')]
@@ -231,6 +253,9 @@ def test_memory_dashboard_moves_the_nudge(open_dashboard):
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => ({IMPULSE_LINE})() === 22", timeout=20_000)
     assert "units follow" in page.inner_text(".grutools-findings >> nth=0") or "Every unit" in page.inner_text("body")
+    names = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => (p.data || [])
+                                     .map(t => t.name)).join('|')""")
+    assert "at initialisation (default)" in names and "chrono initialisation (T_max = 100)" in names
     dashboard.assert_clean()
 
 
@@ -265,3 +290,61 @@ def test_closing_a_tab_shuts_its_kernel_down_and_frees_the_seat(browser, server,
         assert time.monotonic() < deadline, f"the closed page's kernel is still running: {lines}"
         time.sleep(0.2)
     context.close()
+
+
+MODEL_INPUT, CSV_INPUT = 0, 1  # the two upload buttons, in page order
+
+
+def upload(page, which: int, name: str, data: bytes, mime: str = "application/octet-stream") -> None:
+    """Choose a file with an upload button, as a user does (ipywidgets' file input is never in the page)."""
+    with page.expect_file_chooser() as chooser:
+        page.locator(".widget-upload").nth(which).click()
+    chooser.value.set_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+HEATMAP_NAMES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => (p.data || [])
+                         .filter(t => t.type === 'heatmap').map(t => t.name)).join('|')"""
+
+
+def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_files(open_dashboard):
+    """Dashboard 06 in the browser: a state_dict of a module with an LSTM inside and a CSV give the LSTM's views;
+    then every wrong file from the list gets its sentence in the page, and the page keeps working."""
+    import io
+
+    import torch
+    from test_explore import CSV, bad_csv_files, bad_model_files
+    from torch import nn
+
+    dashboard = open_dashboard("06_your_own_model.ipynb")
+    page = dashboard.page
+    assert "update gate z" in page.evaluate(HEATMAP_NAMES)  # the example: the adding problem's GRU
+    forecaster = nn.Sequential()
+    forecaster.add_module("encoder", nn.LSTM(2, 5, batch_first=True))
+    buffer = io.BytesIO()
+    torch.save(forecaster.state_dict(), buffer)
+    upload(page, MODEL_INPUT, "forecaster.pt", buffer.getvalue())
+    page.wait_for_selector(".grutools-ok >> text=forecaster.pt: an LSTM", timeout=20_000)
+    page.get_by_label("sequence id column").fill("id")
+    page.keyboard.press("Tab")
+    upload(page, CSV_INPUT, "runs.csv", CSV, "text/csv")
+    page.wait_for_function(f"() => ({HEATMAP_NAMES})().includes('cell state c')", timeout=20_000)
+    assert "runs.csv: 2 sequence(s)" in page.inner_text("body")
+    dashboard.assert_clean()
+    for name, data, message in bad_model_files():
+        if name == "big.pt":  # the page's limit is the shipped 20 MB: a file just over it
+            data = b"PK\x03\x04" + b"0" * (21 * 2**20)
+            message = "over the 20 MB limit"
+        upload(page, MODEL_INPUT, name, data)
+        page.wait_for_selector(f".grutools-error >> text={name}", timeout=30_000)
+        assert message in page.inner_text(".grutools-error"), (name, page.inner_text(".grutools-error"))
+    for name, data, message in bad_csv_files():
+        if name == "big.csv":
+            data = b"id,speed,load\n" + b"a,1,2\n" * 900_000  # just over the shipped 5 MB
+            message = "the limit here is 5 MB"
+        upload(page, CSV_INPUT, name, data, "text/csv")
+        page.wait_for_function(f"() => [...document.querySelectorAll('.grutools-error')].some(e => "
+                               f"e.innerText.includes({name!r}))", timeout=30_000)
+        texts = " ".join(page.locator(".grutools-error").all_inner_texts())
+        assert message in texts, (name, texts)
+    # still working: the example comes back
+    page.get_by_role("button", name="Try the example").click()
+    page.wait_for_function(f"() => ({HEATMAP_NAMES})().includes('update gate z')", timeout=20_000)
+    assert page.locator(".grutools-error").count() == 0 and "Traceback" not in page.inner_text("body")

@@ -27,6 +27,8 @@ def test_single_user_args_reach_voila_and_the_kernel_manager_as_voila_json_says(
         assert getattr(voila, key) == shipped["VoilaConfiguration"][key], key
     for key, value in shipped["MappingKernelManager"].items():
         assert app.config.MappingKernelManager[key] == value
+    size = shipped["Voila"]["tornado_settings"]["websocket_max_message_size"]
+    assert app.tornado_settings["websocket_max_message_size"] == size  # uploads of dashboard 06 get through
     # the stand-alone server's kernel pools and classroom manager are not passed to a hub's servers
     assert not any("preheat" in arg or "multi_kernel_manager_class" in arg for arg in hub.single_user_args())
 

@@ -125,8 +125,8 @@ def test_trace_does_not_loop_over_time_in_python(monkeypatch):
         (nn.GRU(2, 3, batch_first=True), torch.ones(1, 3, 2, dtype=torch.long), TypeError, "floating-point"),
         (nn.GRU(2, 3, batch_first=True), [[1.0, 2.0]], TypeError, "torch.Tensor"),
         (nn.GRU(2, 3, batch_first=True), torch.randn(1, 3, 2).double(), TypeError, "float64"),
-        (nn.Linear(2, 3), torch.randn(1, 3, 2), TypeError, "takes a torch.nn.GRU"),
-        (nn.GRU(2, 3, bidirectional=True), torch.randn(3, 1, 2), ValueError, "bidirectional"),
+        (nn.Linear(2, 3), torch.randn(1, 3, 2), TypeError, "holds no torch.nn.GRU, LSTM or RNN"),
+        (nn.LSTM(2, 3, proj_size=2), torch.randn(3, 1, 2), ValueError, "proj_size"),
         (nn.GRU(2, 3, batch_first=True), torch.randn(4, 0, 2), ValueError, "at least one"),
     ],
 )

@@ -32,3 +32,8 @@ __all__ += ["CountingExplorer"]
 from .memory import MemoryExplorer  # noqa: E402
 
 __all__ += ["MemoryExplorer"]
+
+from .explore import ModelExplorer  # noqa: E402
+from .yours import YourModelDashboard  # noqa: E402
+
+__all__ += ["ModelExplorer", "YourModelDashboard"]

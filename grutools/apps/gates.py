@@ -30,6 +30,7 @@ from .common import (
     show_figure,
 )
 from .guard import protect
+from .takeaway import TakeAway
 
 CHECKPOINTS = DATA_DIR / "checkpoints"
 MAX_LIVE_LENGTH = 1000  # the longest sequences a dashboard trains on live
@@ -99,6 +100,7 @@ class GatesExplorer:
         self.findings = widgets.HTML(layout=widgets.Layout(width="auto", max_width="1100px"))
 
         self.job = BackgroundTraining(self._on_progress, self._on_done)
+        self.takeaway = TakeAway()
         self._curve_due = Every()  # the loss curve is redrawn once a second, the progress bar at every report
         self._traces: dict[int, Trace] = {}
         self.task: Task | None = None
@@ -123,6 +125,7 @@ class GatesExplorer:
             widgets.HTML("<b>Train a GRU</b>"), self.task_choice, self.length, self.hidden,
             widgets.HBox([layers_label, self.layers]), self.lr, self.steps,
             widgets.HBox([self.train_button, self.stop_button]), self.progress, self.previous_button, self.status,
+            self.takeaway,
         ], layout=panel_layout())
         self.training_view = widgets.HBox([panel, self.loss_figure], layout=row_layout())
         controls = widgets.HBox([self.sample, self.sort, self.layer, self.snapshot],
@@ -328,6 +331,7 @@ class GatesExplorer:
                 return
             self._previous = (self.task, self.model, self.history)
             self._show_model(task, model, history)
+            self.takeaway.show(task, [(model, history)], stem=f"{task.name}{task.length}")
             self.previous_button.disabled = False
             final = history.final_loss
             verdict = ("well below the 'learned nothing' line" if final < 0.5 * task.baseline

@@ -174,7 +174,28 @@ def _value_problem(widget: widgets.Widget, key: str, value) -> str | None:
         return None if value[0] <= value[1] else f"{value!r} runs backwards"
     if _is_number_widget(widget):
         return _number_problem(widget, value)
+    if isinstance(widget, widgets.FileUpload):
+        return _upload_problem(widget, value)
     return f"this control takes no value from the page ({type(widget).__name__})"
+
+
+UPLOAD_KEYS = {"name", "type", "size", "last_modified", "content"}
+
+
+def _upload_problem(widget: widgets.FileUpload, value) -> str | None:
+    """An upload is a list of files, each a dict of a name, a type, sizes and its bytes; nothing else."""
+    if not isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} is not a list of files"
+    if len(value) > (50 if widget.multiple else 1):
+        return f"{len(value)} files, where this button takes {'a few' if widget.multiple else 'one'}"
+    for item in value:
+        if not isinstance(item, dict) or not set(item) <= UPLOAD_KEYS or "content" not in item:
+            return "a file arrived without its content, or with unknown parts"
+        if not isinstance(item.get("name", ""), str) or len(item.get("name", "")) > 255:
+            return "a file name that is not text (or too long)"
+        if not isinstance(item["content"], (bytes, bytearray, memoryview)):
+            return "a file's content is not bytes"
+    return None
 
 
 def _number_problem(widget: widgets.Widget, value) -> str | None:

@@ -37,6 +37,7 @@ from .common import (
     show_figure,
 )
 from .guard import protect
+from .takeaway import TakeAway
 
 TABLE = DATA_DIR / "results" / "race_adding.csv"
 TABLE_COMMAND = "python -m grutools race-table --out data/results/race_adding.csv"
@@ -89,6 +90,7 @@ class GradientExplorer:
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress", style=LABEL_STYLE,
                                             layout=control_layout())
         self.race_status = StatusLine(layout=control_layout())
+        self.takeaway = TakeAway()
         self.race_plot = None
         self.result: RaceResult | None = None
         self.job = BackgroundTraining(self._on_progress, self._on_done, interval=0.5)
@@ -109,6 +111,7 @@ class GradientExplorer:
         panel = widgets.VBox([
             widgets.HTML("<b>Race on the adding problem</b>"), self.race_length, self.race_steps, self.race_scale,
             self.clip, self.race_chrono, widgets.HBox([self.race_button, self.stop_button]), self.progress, self.race_status,
+            self.takeaway,
         ], layout=panel_layout())
         self.race_view = widgets.HBox([panel, self.race_plot], layout=row_layout())
         self.table_view = widgets.HTML(self.table_html())
@@ -239,6 +242,9 @@ class GradientExplorer:
             return
         self._on_progress(result)
         self.result = result
+        trained = [(result.models[c], h) for c, h in result.histories.items() if h.loss and c not in result.diverged]
+        if trained:
+            self.takeaway.show(task, trained, stem=f"adding{task.length}")
         parts = []
         for cell, history in result.histories.items():
             if cell in result.diverged:

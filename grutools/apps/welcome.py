@@ -23,6 +23,7 @@ from .common import (
     row_layout,
 )
 from .guard import protect
+from .takeaway import TakeAway
 
 
 class TrainingDemo(widgets.HBox):
@@ -48,6 +49,7 @@ class TrainingDemo(widgets.HBox):
         self.progress = widgets.IntProgress(value=0, min=0, max=steps, description="progress",
                                             style=LABEL_STYLE, layout=control_layout())
         self.status = StatusLine(layout=control_layout())
+        self.takeaway = TakeAway()
         self.runs: dict[str, History] = {}
         task = AddingProblem(length)
         self.figure = figure_widget_class()(self._empty_figure(task, steps))
@@ -66,7 +68,7 @@ class TrainingDemo(widgets.HBox):
             layout=control_layout())
         panel = widgets.VBox(
             [intro, widgets.HTML("<b>model</b>"), self.cell, self.length, self.steps,
-             widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status],
+             widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status, self.takeaway],
             layout=panel_layout())
         self.figure.add_class(PLOT_CLASS)
         super().__init__([panel, self.figure], layout=row_layout())
@@ -107,6 +109,7 @@ class TrainingDemo(widgets.HBox):
         task = AddingProblem(self.length.value)
         model = SequenceModel(cell, hidden_size=self.hidden_size, seed=self.seed, **task.model_kwargs())
         self._running = (cell, task, steps)
+        self.model = model
         self.progress.max, self.progress.value = steps, 0
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.status.info(f"Training a {NAMES[cell]} on sequences of {task.length} steps...")
@@ -139,5 +142,6 @@ class TrainingDemo(widgets.HBox):
         verdict = ("far below the line: it learned to carry the first number" if final < 0.3 * task.baseline
                    else "still near the line: it has not learned to remember yet")
         stopped = self.job.stopped_note() if history.stopped else ""
+        self.takeaway.show(task, [(self.model, history)], stem=f"adding{task.length}")
         self.status.ok(f"{NAMES[cell]}: final loss {final:.4f} after {len(history.loss)} steps, "
                        f"{history.wall_time[-1]:.1f} s{stopped}; {verdict}.")

@@ -22,7 +22,14 @@ GATE_LABELS = {
     "reset": "reset gate r",
     "candidate": "candidate n",
     "hidden": "hidden state h",
+    "input": "input gate i",
+    "forget": "forget gate f",
+    "output": "output gate o",
+    "cell": "cell state c",
 }
+GATES = ("update", "reset", "input", "forget", "output")  # quantities between 0 and 1
+SYMBOLS = {"update": "z", "reset": "r", "hidden": "h", "candidate": "n", "input": "i", "forget": "f", "output": "o",
+           "cell": "c"}
 EVENT_COLOR = "#d62728"
 
 
@@ -34,6 +41,13 @@ def _input_traces(task, x: np.ndarray, labels: Sequence[str]) -> list[dict]:
         marked = x[:, 1] > 0.5
         return [dict(type="bar", x=steps, y=x[:, 0], marker=dict(color=np.where(marked, EVENT_COLOR, "#bdbdbd").tolist()),
                      customdata=list(labels), hovertemplate=hover, name="input", showlegend=False)]
+    if task.name == "user":  # a user's own features: each as a line, scaled to its own range, named on hover
+        names = getattr(task, "feature_names", [])
+        low, high = x.min(0), x.max(0)
+        scaled = (x - low) / np.where(high > low, high - low, 1.0)
+        return [dict(type="scatter", x=steps, y=scaled[:, j], mode="lines", line=dict(width=1.5),
+                     customdata=list(labels), hovertemplate=hover, name=names[j] if j < len(names) else f"feature {j}",
+                     showlegend=False) for j in range(min(x.shape[1], 8))]
     if task.name == "copy":
         shown = [i for i, label in enumerate(labels) if label != "blank"]
         text = [labels[i].replace("symbol ", "") if labels[i].startswith("symbol") else "?" for i in shown]
@@ -78,14 +92,17 @@ def gate_heatmaps_figure(task, x: np.ndarray, values: Mapping[str, np.ndarray], 
     unit_labels = [f"unit {u}" for u in order]
     customdata = [list(labels)] * len(order)
     for row, name in enumerate(names, start=2):
-        is_gate = name in ("update", "reset")
+        is_gate = name in GATES
+        # states live in [-1, 1]; an LSTM's cell state is unbounded: its scale is its own largest |value|
+        top = 1.0 if name != "cell" else max(1.0, float(np.nanmax(np.abs(values[name]))))
         domain = sketch.yaxis(row, 1)["domain"]
         colorbar = dict(thickness=12, len=domain[1] - domain[0], y=sum(domain) / 2, yanchor="middle",
-                        tickvals=[0, 0.5, 1] if is_gate else [-1, 0, 1], x=1.01)
-        symbol = {"update": "z", "reset": "r", "hidden": "h", "candidate": "n"}.get(name, name)
+                        tickvals=[0, 0.5, 1] if is_gate else [-top, 0, top], x=1.01)
+        symbol = SYMBOLS.get(name, name)
         sketch.add(dict(
             type="heatmap", z=typed_array(np.asarray(values[name])[:, order].T), x=steps, y=unit_labels,
-            customdata=customdata, colorscale=GATE_SCALE if is_gate else STATE_SCALE, zmin=0 if is_gate else -1, zmax=1,
+            customdata=customdata, colorscale=GATE_SCALE if is_gate else STATE_SCALE, zmin=0 if is_gate else -top,
+            zmax=top,
             colorbar=colorbar, name=GATE_LABELS.get(name, name),
             hovertemplate=f"step %{{x}}, %{{y}}<br>{symbol} = %{{z:.3f}}<br>input: %{{customdata}}<extra></extra>",
         ), row=row)
@@ -108,7 +125,10 @@ def unit_closeup_figure(task, x: np.ndarray, series: Mapping[str, Sequence[float
     for trace in _input_traces(task, x, labels):
         sketch.add(trace)
     styles = {"update": (GATE_COLORS["update"], "solid", 2), "reset": (GATE_COLORS["reset"], "dot", 2),
-              "candidate": (GATE_COLORS["candidate"], "dash", 2), "hidden": (COLORS["gru"], "solid", 3)}
+              "candidate": (GATE_COLORS["candidate"], "dash", 3), "hidden": (COLORS["gru"], "solid", 3),
+              # an LSTM's: its gates on the gates' row, its cell state and output on the values' row
+              "forget": (GATE_COLORS["update"], "solid", 2), "input": (GATE_COLORS["reset"], "dot", 2),
+              "output": (GATE_COLORS["candidate"], "dashdot", 2), "cell": (GATE_COLORS["candidate"], "dash", 3)}
     for name, values in series.items():
         color, dash, row = styles[name]
         sketch.add(dict(type="scatter", x=steps, y=np.asarray(values, dtype=float), mode="lines", name=GATE_LABELS[name],
@@ -116,7 +136,10 @@ def unit_closeup_figure(task, x: np.ndarray, series: Mapping[str, Sequence[float
                         hovertemplate=f"step %{{x}}: {GATE_LABELS[name]} = %{{y:.3f}}<br>input: "
                                       "%{customdata}<extra></extra>"), row=row)
     sketch.yaxis(2, 1).update(range=[-0.05, 1.05], title=dict(text="gate"))
-    sketch.yaxis(3, 1).update(range=[-1.05, 1.05], title=dict(text="value"))
+    if "cell" in series:  # unbounded
+        sketch.yaxis(3, 1).update(title=dict(text="value"))
+    else:
+        sketch.yaxis(3, 1).update(range=[-1.05, 1.05], title=dict(text="value"))
     _input_row(sketch, task)
     sketch.xaxis(3, 1)["title"] = dict(text="time step t")
     return sketch.figure(**base_layout(height=height, margin=dict(l=70, r=20, t=80, b=50), shapes=_event_shapes(events),
@@ -124,7 +147,8 @@ def unit_closeup_figure(task, x: np.ndarray, series: Mapping[str, Sequence[float
 
 
 def saturation_figure(trained: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                      untrained: Mapping[str, tuple[np.ndarray, np.ndarray]], height: int = 420) -> go.Figure:
+                      untrained: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None, height: int = 420,
+                      label: str = "trained") -> go.Figure:
     """Gate saturation per unit, after Karpathy, Johnson & Fei-Fei (2015): one panel per gate.
 
     Each point is a unit: x the fraction of time its gate is below 0.1 (left
@@ -141,14 +165,16 @@ def saturation_figure(trained: Mapping[str, tuple[np.ndarray, np.ndarray]],
     for col, gate in enumerate(gates, start=1):
         figure.add_trace(go.Scatter(x=[0, 1], y=[1, 0], mode="lines", line=dict(color="#bbb", dash="dash", width=1),
                                     hoverinfo="skip", showlegend=False), row=1, col=col)
-        for label, source, color, symbol in (("trained", trained, COLORS["gru"], "circle"),
-                                             ("untrained", untrained, COLORS["rnn"], "circle-open")):
+        sources = [(label, trained, COLORS["gru"], "circle")]
+        if untrained is not None:
+            sources.append(("untrained", untrained, COLORS["rnn"], "circle-open"))
+        for name, source, color, symbol in sources:
             left, right = source[gate]
             figure.add_trace(go.Scatter(
-                x=np.asarray(left).tolist(), y=np.asarray(right).tolist(), mode="markers", name=label,
+                x=np.asarray(left).tolist(), y=np.asarray(right).tolist(), mode="markers", name=name,
                 marker=dict(size=11, color=color, symbol=symbol, line=dict(width=1.5, color=color), opacity=0.85),
-                text=[f"unit {u}" for u in range(len(left))], showlegend=col == 1, legendgroup=label,
-                hovertemplate=f"{label}, %{{text}}<br>below 0.1: %{{x:.0%}} of the time<br>above 0.9: "
+                text=[f"unit {u}" for u in range(len(left))], showlegend=col == 1, legendgroup=name,
+                hovertemplate=f"{name}, %{{text}}<br>below 0.1: %{{x:.0%}} of the time<br>above 0.9: "
                               "%{y:.0%}<extra></extra>"), row=1, col=col)
         figure.update_xaxes(range=[-0.03, 1.03], title="fraction of time < 0.1 (closed)", tickformat=".0%",
                             row=1, col=col)

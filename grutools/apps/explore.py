@@ -1,0 +1,107 @@
+"""Your own model on your own sequences: the gate views of the dashboards, for any recurrent model (grutools.explore)."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..explore import KEEPING_GATE, Exploration
+from ..plots import (
+    gate_heatmaps_figure,
+    gradient_through_time_figure,
+    saturation_figure,
+    unit_closeup_figure,
+    unit_timescales_figure,
+)
+from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
+from .guard import protect
+
+
+class ModelExplorer(widgets.VBox):
+    """The explore views of one :class:`~grutools.explore.Exploration`, with controls for sequence, layer and unit.
+
+    Views (also as attributes, to place them one by one in a notebook): :attr:`gates_view`
+    (heatmaps aligned with the input), :attr:`unit_view` (one unit close up),
+    :attr:`saturation_view`, :attr:`timescale_view` and :attr:`gradient_view` (with a target).
+    """
+
+    def __init__(self, exploration: Exploration) -> None:
+        self.exploration = ex = exploration
+        self.status = StatusLine(layout=widgets.Layout(width="100%"))
+        guard = guarded(self.status)
+        self.sequence = widgets.Dropdown(options=[(f"sequence {name}", i) for i, name in enumerate(ex.data.ids)],
+                                         value=0, description="sequence", style=LABEL_STYLE, layout=control_layout())
+        self.entry = widgets.Dropdown(options=[(name, i) for i, name in enumerate(ex.entry_names())],
+                                      value=ex.entries - 1, description="layer", style=LABEL_STYLE,
+                                      layout=control_layout())
+        self.entry.layout.display = None if ex.entries > 1 else "none"
+        self.unit = widgets.Dropdown(options=[(f"unit {u}", u) for u in range(ex.layer.hidden_size)], value=0,
+                                     description="unit", style=LABEL_STYLE, layout=control_layout())
+        self.heatmaps = self.closeup = self.saturation_plot = self.timescale_plot = self.gradient_plot = None
+        self.summary = widgets.HTML()
+        self.sequence.observe(guard(lambda _: self.redraw_sequence()), names="value")
+        self.entry.observe(guard(lambda _: self.redraw_all()), names="value")
+        self.unit.observe(guard(lambda _: self.redraw_unit()), names="value")
+        self.redraw_all()
+        self.gates_view = widgets.VBox([widgets.HBox([self.sequence, self.entry],
+                                                     layout=widgets.Layout(flex_flow="row wrap")), self.heatmaps])
+        self.unit_view = widgets.VBox([self.unit, self.closeup])
+        self.saturation_view = widgets.VBox([w for w in (self.saturation_plot,) if w is not None])
+        self.timescale_view = widgets.VBox([w for w in (self.timescale_plot,) if w is not None])
+        self.gradient_view = widgets.VBox([w for w in (self.gradient_plot,) if w is not None])
+        parts = [self.summary, self.status, self.gates_view, self.unit_view]
+        for title, view in (("Gate saturation", self.saturation_view), ("Each unit's time scale", self.timescale_view),
+                            ("The gradient through time", self.gradient_view)):
+            if view.children:
+                parts += [widgets.HTML(f"<h3 style='margin:12px 0 4px'>{title}</h3>"), view]
+        super().__init__(parts, layout=widgets.Layout(width="100%"))
+        protect(self, self.status)
+        layer = ex.layer
+        kind = ex.kind.upper() if ex.kind != "rnn" else "tanh RNN"
+        where = (f"{type(ex.model).__name__}: its {kind} {ex.layer_name!r}"
+                 if ex.layer_name and ex.layer_name != "core" else f"A {kind}")
+        self.summary.value = findings_html([
+            f"{where} has {layer.num_layers} layer(s) of {layer.hidden_size} units"
+            f"{', bidirectional' if layer.bidirectional else ''}, {layer.input_size} input feature(s) "
+            f"({', '.join(ex.data.feature_names[:8])}); {len(ex.data)} sequence(s)."])
+        self.status.info("Choose a sequence, a layer and a unit; every view follows.")
+
+    # ------------------------------------------------------------------------------------------
+
+    def _sequence_values(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        index = self.sequence.value
+        return self.exploration.data.sequences[index], self.exploration.values(index, self.entry.value)
+
+    def redraw_sequence(self) -> None:
+        """The heatmaps, the close-up and the gradient for the chosen sequence."""
+        x, values = self._sequence_values()
+        ex = self.exploration
+        scales = ex.timescales(self.entry.value)
+        order = list(np.argsort(-scales)) if scales is not None else list(range(ex.layer.hidden_size))
+        title = f"Sequence {ex.data.ids[self.sequence.value]}, {ex.entry_names()[self.entry.value]}"
+        shown = {name: values[name] for name in ex.quantities if name != "candidate"}
+        self.heatmaps = show_figure(self.heatmaps, gate_heatmaps_figure(ex.data, x, shown, order, title=title,
+                                                                        height=160 + 150 * len(shown)))
+        self.redraw_unit()
+        gradients = ex.gradients()
+        if gradients is not None:
+            self.gradient_plot = show_figure(self.gradient_plot,
+                                             gradient_through_time_figure(gradients, self.sequence.value))
+
+    def redraw_unit(self) -> None:
+        x, values = self._sequence_values()
+        unit = self.unit.value
+        series = {name: values[name][:, unit] for name in self.exploration.quantities}
+        self.closeup = show_figure(self.closeup, unit_closeup_figure(self.exploration.data, x, series, unit))
+
+    def redraw_all(self) -> None:
+        """Everything, for the chosen layer (pooled views over the sequences, then the sequence's own)."""
+        ex = self.exploration
+        saturations = ex.saturation(self.entry.value)
+        if saturations:
+            self.saturation_plot = show_figure(self.saturation_plot, saturation_figure(saturations, label="your model"))
+        scales = ex.timescales(self.entry.value)
+        if scales is not None:
+            symbol = {"update": "z", "forget": "f"}[KEEPING_GATE[ex.kind]]
+            self.timescale_plot = show_figure(self.timescale_plot, unit_timescales_figure(scales, symbol))
+        self.redraw_sequence()

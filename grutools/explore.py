@@ -1,0 +1,171 @@
+"""Your own model on your own sequences: every gate, unit, time scale and the gradient through time.
+
+:func:`explore` returns a widget app (JupyterLab or Voilà) for any ``nn.Module`` with a
+GRU, LSTM or RNN inside and sequences given as a tensor, a NumPy array or a pandas
+DataFrame. :class:`Exploration` is the computation behind it, usable on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .capture import SUPPORTED, choose_layer
+from .gates import saturation, timescales
+from .models import SequenceModel
+from .sequences import SequenceDataError, UserSequences
+from .trace import Trace, trace
+
+QUANTITIES = {"gru": ("update", "reset", "candidate", "hidden"), "lstm": ("forget", "input", "output", "cell", "hidden"),
+              "rnn": ("hidden",)}
+KEEPING_GATE = {"gru": "update", "lstm": "forget"}  # the gate whose mean gives a unit's time scale, 1 / (1 - mean)
+POOLED = 64  # sequences pooled for saturation and time scales
+
+
+class Exploration:
+    """A model, its recurrent layer and the user's sequences: traces per sequence, pooled statistics, gradients.
+
+    Args:
+        model: a ``SequenceModel``, an ``nn.GRU``/``LSTM``/``RNN``, or any module with one inside.
+        data: the sequences (:class:`UserSequences`, or anything :meth:`UserSequences.from_any` takes).
+        rnn: the recurrent layer's name when the model holds several.
+        y, loss: a target for the whole batch and ``loss(model_output, y)``, for the gradient through time.
+        feature_names: names of the input features (a DataFrame's columns by default).
+    """
+
+    def __init__(self, model: nn.Module, data: Any, rnn: str | None = None, y: Any = None,
+                 loss: Callable | None = None, feature_names: Sequence[str] | None = None,
+                 sequence_id: str | None = None) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"explore() takes a torch.nn.Module; got {type(model).__name__}.")
+        if isinstance(model, SequenceModel):
+            self.layer_name, self.layer = "core", model.core
+        else:
+            self.layer_name, self.layer = choose_layer(model, rnn)
+        self.model = model
+        self.kind = {nn.GRU: "gru", nn.LSTM: "lstm", nn.RNN: "rnn"}[
+            next(cls for cls in (nn.GRU, nn.LSTM, nn.RNN) if isinstance(self.layer, cls))]
+        # a bare recurrent module takes its own layout; a SequenceModel and (by assumption) a user's model batch-first
+        self.batch_first = self.layer.batch_first if isinstance(model, SUPPORTED) else True
+        self.data = data if isinstance(data, UserSequences) else UserSequences.from_any(
+            data, feature_names, sequence_id, batch_first=self.batch_first)
+        if isinstance(model, (SequenceModel, *SUPPORTED)):
+            self.data.check_width(self.layer.input_size)
+        self.directions = 2 if self.layer.bidirectional else 1
+        self.entries = self.layer.num_layers * self.directions
+        self.quantities = QUANTITIES[self.kind]
+        self.y, self.loss = y, loss
+        if (y is None) != (loss is None):
+            raise ValueError("the gradient through time needs both y (the target) and loss (a function of the model's "
+                             "output and y).")
+        self._traces: dict[int, Trace] = {}
+        self._gradients: np.ndarray | None = None
+
+    # ------------------------------------------------------------------------------------------
+
+    def model_input(self, index: int) -> torch.Tensor:
+        """Sequence ``index`` as the model takes it: ``(1, time, features)``, or time-major for such a layer."""
+        weight = self.layer.weight_ih_l0
+        x = torch.as_tensor(self.data.sequences[index], dtype=weight.dtype, device=weight.device)[None]
+        return x if self.batch_first else x.transpose(0, 1)
+
+    def trace(self, index: int) -> Trace:
+        """The trace of sequence ``index`` (cached)."""
+        if index not in self._traces:
+            if not 0 <= index < len(self.data):
+                raise IndexError(f"there is no sequence {index}; there are {len(self.data)}.")
+            was_training = self.model.training
+            self.model.eval()
+            try:
+                rnn = None if isinstance(self.model, (SequenceModel, *SUPPORTED)) else self.layer_name
+                self._traces[index] = trace(self.model, self.model_input(index), rnn=rnn)
+            finally:
+                self.model.train(was_training)
+        return self._traces[index]
+
+    def values(self, index: int, entry: int = -1) -> dict[str, np.ndarray]:
+        """Every quantity of one sequence, one layer-direction ``entry``: ``{name: (time, hidden)}``."""
+        traced = self.trace(index)
+        return {name: getattr(traced, name)[entry, 0].detach().cpu().numpy() for name in self.quantities}
+
+    def pooled(self, name: str, entry: int = -1) -> np.ndarray:
+        """``name`` over the first :data:`POOLED` sequences, all steps stacked: ``(steps, hidden)``."""
+        return np.concatenate([self.values(i, entry)[name] for i in range(min(len(self.data), POOLED))])
+
+    def saturation(self, entry: int = -1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per gate, each unit's fraction of time below 0.1 and above 0.9 (empty for a tanh RNN)."""
+        gates = [g for g in self.quantities if g in ("update", "reset", "forget", "input", "output")]
+        return {g: saturation(self.pooled(g, entry)) for g in gates}
+
+    def timescales(self, entry: int = -1) -> np.ndarray | None:
+        """Each unit's time scale 1 / (1 − mean keeping gate) in steps (``None`` for a tanh RNN, which has none)."""
+        gate = KEEPING_GATE.get(self.kind)
+        return None if gate is None else timescales(self.pooled(gate, entry))
+
+    def entry_names(self) -> list[str]:
+        """A name for each entry of a trace's first axis: "layer 1", or "layer 1, backward"."""
+        names = []
+        for layer in range(self.layer.num_layers):
+            for direction in range(self.directions):
+                names.append(f"layer {layer + 1}" + ((", backward" if direction else ", forward")
+                                                      if self.directions == 2 else ""))
+        return names
+
+    def gradients(self) -> np.ndarray | None:
+        """|dLoss/d output_t| of the recurrent layer at every step, ``(sequences, time)``; ``None`` without a target."""
+        if self.loss is None:
+            return None
+        if self._gradients is None:
+            lengths = {len(s) for s in self.data.sequences}
+            if len(lengths) > 1:
+                raise SequenceDataError("the gradient through time needs sequences of equal length, run as one batch.")
+            weight = self.layer.weight_ih_l0
+            x = torch.as_tensor(np.stack(self.data.sequences), dtype=weight.dtype, device=weight.device)
+            if not self.batch_first:
+                x = x.transpose(0, 1)
+            caught = {}
+
+            def hook(module, args, output):
+                states = output[0]
+                if not isinstance(states, torch.Tensor):
+                    raise SequenceDataError("the gradient view needs the layer's output as a tensor (not packed).")
+                states.retain_grad()
+                caught["states"] = states
+
+            handle = self.layer.register_forward_hook(hook)
+            try:
+                self.model.zero_grad(set_to_none=True)
+                value = self.loss(self.model(x), torch.as_tensor(self.y) if not isinstance(self.y, torch.Tensor)
+                                  else self.y)
+                value.backward()
+            finally:
+                handle.remove()
+                self.model.zero_grad(set_to_none=True)
+            grad = caught["states"].grad
+            if not self.batch_first:
+                grad = grad.transpose(0, 1)
+            self._gradients = grad.norm(dim=-1).detach().cpu().numpy()
+        return self._gradients
+
+
+def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = None, rnn: str | None = None,
+            feature_names: Sequence[str] | None = None, sequence_id: str | None = None):
+    """A widget app showing ``model``'s recurrent layer on your sequences ``x``.
+
+    Views: gate and state heatmaps aligned with the input's named features, one unit
+    close up, gate saturation, each unit's time scale, and, given a target ``y`` and a
+    ``loss(output, y)``, the gradient through time. ``x`` is a tensor or array
+    ``(batch, time, features)`` (or ``(time, features)``), or a pandas DataFrame: one
+    sequence, or a long table with a ``sequence_id`` column.
+
+    >>> import torch, grutools
+    >>> app = grutools.explore(torch.nn.GRU(2, 4, batch_first=True), torch.randn(3, 10, 2))  # doctest: +SKIP
+    """
+    from .apps.explore import ModelExplorer
+
+    return ModelExplorer(Exploration(model, x, rnn=rnn, y=y, loss=loss, feature_names=feature_names,
+                                     sequence_id=sequence_id))

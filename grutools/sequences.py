@@ -1,0 +1,178 @@
+"""A user's own sequences, from a tensor, a NumPy array, a pandas DataFrame or a CSV file, checked.
+
+:class:`UserSequences` holds one or more sequences ``(time, features)`` with their
+feature names, and plays the part of a task for the figures (its input row and hover
+labels). Everything a file or a caller can send gets a sentence naming the problem:
+text where numbers belong, NaN or infinity, an empty table, a width the model does
+not take.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+MAX_SEQUENCES = 1000
+
+
+class SequenceDataError(ValueError):
+    """The sequences cannot be used; the message says why, in terms of the user's own data."""
+
+
+class UserSequences:
+    """One or more sequences ``(time, features)`` with names: the input row of the explore views.
+
+    Attributes:
+        sequences: list of float32 arrays ``(time_i, features)``.
+        feature_names: one name per feature.
+        ids: one label per sequence.
+    """
+
+    name = "user"
+    readout = "all"
+
+    def __init__(self, sequences: Sequence[np.ndarray], feature_names: Sequence[str] | None = None,
+                 ids: Sequence[Any] | None = None, title: str = "your sequences") -> None:
+        if not len(sequences):
+            raise SequenceDataError("there are no sequences: the data is empty.")
+        if len(sequences) > MAX_SEQUENCES:
+            raise SequenceDataError(f"{len(sequences)} sequences is more than the {MAX_SEQUENCES} the views can show; "
+                                    "pass a sample of them.")
+        arrays = []
+        for i, sequence in enumerate(sequences):
+            array = np.asarray(sequence, dtype=np.float64)
+            if array.ndim == 1:
+                array = array[:, None]
+            if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+                raise SequenceDataError(f"sequence {i} must be (time, features) with at least one step and one "
+                                        f"feature; got shape {array.shape}.")
+            bad = np.argwhere(~np.isfinite(array))
+            if len(bad):
+                step, feature = bad[0]
+                raise SequenceDataError(f"sequence {i} has {'NaN' if np.isnan(array[step, feature]) else 'an infinite value'}"
+                                        f" at step {step + 1}, feature {feature + 1}; clean the data first.")
+            arrays.append(array.astype(np.float32))
+        widths = {a.shape[1] for a in arrays}
+        if len(widths) > 1:
+            raise SequenceDataError(f"the sequences have different numbers of features: {sorted(widths)}.")
+        self.sequences = arrays
+        self.input_size = arrays[0].shape[1]
+        self.feature_names = list(feature_names) if feature_names is not None else [
+            f"feature {j + 1}" for j in range(self.input_size)]
+        if len(self.feature_names) != self.input_size:
+            raise SequenceDataError(f"{len(self.feature_names)} feature names for {self.input_size} features.")
+        self.ids = [str(i) for i in (ids if ids is not None else range(len(arrays)))]
+        shown = ", ".join(self.feature_names[:4]) + (", ..." if len(self.feature_names) > 4 else "")
+        self.title = title if title != "your sequences" else f"{shown} (each scaled to 0-1; hover for values)"
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def check_width(self, input_size: int) -> None:
+        """A clear error when the model takes another number of features."""
+        if self.input_size != input_size:
+            raise SequenceDataError(f"the data has {self.input_size} feature column(s) ({', '.join(self.feature_names)}),"
+                                    f" but the model takes {input_size} input feature(s) per step.")
+
+    def step_labels(self, x) -> list[str]:
+        rows = np.asarray(x)
+        names = self.feature_names
+        return [", ".join(f"{names[j]} {rows[t, j]:.3g}" for j in range(min(len(names), 6))) for t in range(len(rows))]
+
+    # ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_any(cls, x: Any, feature_names: Sequence[str] | None = None, sequence_id: str | None = None,
+                 batch_first: bool = True) -> UserSequences:
+        """From a tensor or array ``(batch, time, features)`` (or ``(time, features)`` for one sequence; time-major
+        if ``batch_first`` is false), or a DataFrame: one sequence, or a long table with a ``sequence_id`` column."""
+        if hasattr(x, "columns") and hasattr(x, "to_numpy"):  # a pandas DataFrame
+            return cls.from_table([str(c) for c in x.columns], [list(row) for row in x.itertuples(index=False)],
+                                  sequence_id)
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        try:
+            array = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise SequenceDataError(f"x must be numbers: a tensor, an array or a table; got {type(x).__name__} that "
+                                    "is not all numeric.") from None
+        if array.ndim == 2:
+            array = array[None]
+        elif array.ndim == 3 and not batch_first:
+            array = array.transpose(1, 0, 2)
+        elif array.ndim != 3:
+            raise SequenceDataError(f"x must be (batch, time, features) or (time, features); got shape {array.shape}.")
+        return cls(list(array), feature_names)
+
+    @classmethod
+    def from_table(cls, header: Sequence[str], rows: Sequence[Sequence[Any]], sequence_id: str | None = None,
+                   source: str = "the table") -> UserSequences:
+        """Rows are time steps, columns features; an optional ``sequence_id`` column separates sequences."""
+        header = [str(h).strip() for h in header]
+        if not rows:
+            raise SequenceDataError(f"{source} has a header but no rows of data.")
+        id_column = None
+        if sequence_id is not None:
+            if sequence_id not in header:
+                raise SequenceDataError(f"{source} has no column {sequence_id!r} to tell the sequences apart; its "
+                                        f"columns are {', '.join(header)}.")
+            id_column = header.index(sequence_id)
+        features = [j for j in range(len(header)) if j != id_column]
+        if not features:
+            raise SequenceDataError(f"{source} has no feature columns besides {sequence_id!r}.")
+        groups: dict[str, list[list[float]]] = {}
+        for r, row in enumerate(rows, start=2):
+            if len(row) != len(header):
+                raise SequenceDataError(f"{source}, line {r}: {len(row)} values for {len(header)} columns.")
+            values = []
+            for j in features:
+                cell = row[j]
+                try:
+                    value = float(cell)
+                except (TypeError, ValueError):
+                    raise SequenceDataError(f"{source}, line {r}, column {header[j]!r}: {str(cell)[:40]!r} is not a "
+                                            "number.") from None
+                if not math.isfinite(value):
+                    raise SequenceDataError(f"{source}, line {r}, column {header[j]!r}: "
+                                            f"{'NaN' if math.isnan(value) else 'infinity'}; clean the data first.")
+                values.append(value)
+            key = str(row[id_column]).strip() if id_column is not None else ""
+            groups.setdefault(key, []).append(values)
+        return cls([np.array(v) for v in groups.values()], [header[j] for j in features],
+                   ids=list(groups) if id_column is not None else None)
+
+    @classmethod
+    def from_csv(cls, data: bytes, sequence_id: str | None = None, name: str = "the CSV file",
+                 max_bytes: int = 5 * 2**20) -> UserSequences:
+        """Parse a CSV upload (bytes, never written to disk): a header row, then one row per time step."""
+        if len(data) == 0:
+            raise SequenceDataError(f"{name} is empty.")
+        if len(data) > max_bytes:
+            raise SequenceDataError(f"{name} is {len(data) / 2**20:.1f} MB; the limit here is "
+                                    f"{max_bytes / 2**20:.0f} MB.")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise SequenceDataError(f"{name} is not a text file (not UTF-8): is it really a CSV?") from None
+        lines = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+        if not lines:
+            raise SequenceDataError(f"{name} is empty.")
+        header, rows = lines[0], lines[1:]
+        if all(_is_number(cell) for cell in header):
+            raise SequenceDataError(f"{name} has no header row: its first line should name the columns "
+                                    "(for example: time_step_feature_a,feature_b).")
+        return cls.from_table(header, rows, sequence_id, source=name)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,94 @@
+"""A model file from anyone: a grutools save file, or a state_dict with a GRU, LSTM or RNN inside (dashboard 06).
+
+:func:`model_from_bytes` reads an upload in memory (never written to disk), with
+``weights_only`` loading, and rebuilds the model: a grutools file gives its
+``SequenceModel``; a ``state_dict`` of an ``nn.GRU``, ``nn.LSTM`` or ``nn.RNN``, or of a module
+with one inside, gives that recurrent layer, its sizes read from the tensors' shapes.
+Every wrong file gets a sentence. :func:`upload_limits` reads the size limits from the
+shipped ``voila.json`` (section ``GrutoolsUploads``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from .io import FORMAT, checkpoint_from_payload, read_untrusted
+from .resources import root
+
+DEFAULT_LIMITS = {"max_model_mb": 20, "max_csv_mb": 5}
+KINDS = {1: ("rnn", nn.RNN), 3: ("gru", nn.GRU), 4: ("lstm", nn.LSTM)}  # gate blocks per kind
+
+
+def upload_limits() -> dict[str, int]:
+    """The upload size limits in MB, from ``voila.json``'s ``GrutoolsUploads`` section (defaults if absent)."""
+    try:
+        settings = json.loads((root() / "voila.json").read_text()).get("GrutoolsUploads", {})
+    except (OSError, ValueError):
+        settings = {}
+    return {key: int(settings.get(key, value)) for key, value in DEFAULT_LIMITS.items()}
+
+
+def recurrent_from_state_dict(state: Mapping, name: str = "the file") -> tuple[nn.RNNBase, str]:
+    """The GRU, LSTM or RNN whose weights ``state`` holds (under any prefix), and a sentence on what was used."""
+    tensors = {k: v for k, v in state.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+    firsts = sorted(k for k in tensors if k.endswith("weight_ih_l0"))
+    if not firsts:
+        raise ValueError(f"{name} holds no GRU, LSTM or RNN weights (no tensor named like 'weight_ih_l0'); "
+                         f"its tensors: {', '.join(list(tensors)[:6]) or 'none'}.")
+    prefix = firsts[0][: -len("weight_ih_l0")]
+    weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    first, recurrent = weights["weight_ih_l0"], weights.get("weight_hh_l0")
+    if recurrent is None or recurrent.dim() != 2 or first.dim() != 2 or recurrent.shape[1] == 0:
+        raise ValueError(f"{name}: the weights under {prefix or 'the top level'!r} do not form a recurrent layer "
+                         "(weight_hh_l0 is missing or not a matrix).")
+    if any(k.startswith("weight_hr_l") for k in weights):
+        raise ValueError(f"{name} holds an LSTM with proj_size, which the gate views do not support.")
+    hidden = recurrent.shape[1]
+    blocks, rest = divmod(recurrent.shape[0], hidden)
+    if rest or blocks not in KINDS:
+        raise ValueError(f"{name}: weight_hh_l0 is {tuple(recurrent.shape)}; a GRU has 3 x hidden rows, an LSTM 4, "
+                         "an RNN 1, so these weights fit no recurrent layer.")
+    kind, module_class = KINDS[blocks]
+    layers = len([k for k in weights if k.startswith("weight_ih_l") and not k.endswith("_reverse")])
+    bidirectional = "weight_ih_l0_reverse" in weights
+    module = module_class(first.shape[1], hidden, num_layers=layers, bias="bias_ih_l0" in weights,
+                          bidirectional=bidirectional, batch_first=True)
+    expected = set(module.state_dict())
+    try:
+        module.load_state_dict({k: v for k, v in weights.items() if k in expected})
+    except RuntimeError as error:
+        raise ValueError(f"{name}: the weights do not form a {kind.upper()} of these sizes: "
+                         f"{str(error).splitlines()[0]}") from error
+    missing = expected - set(weights)
+    if missing:
+        raise ValueError(f"{name}: the {kind.upper()} weights are incomplete (missing {', '.join(sorted(missing))}).")
+    unused = len(tensors) - len(expected)
+    article = "an" if kind in ("lstm", "rnn") else "a"
+    note = (f"{article} {kind.upper()} ({layers} layer{'s' if layers > 1 else ''} of {hidden} units"
+            f"{', bidirectional' if bidirectional else ''}, {first.shape[1]} input features)"
+            + (f" from the weights under {prefix[:-1]!r}" if prefix else "")
+            + (f"; {unused} other tensor(s) in the file (embedding, head, ...) are not used: the views show the "
+               "recurrent layer on your sequences directly" if unused else ""))
+    return module.eval(), note
+
+
+def model_from_bytes(data: bytes, name: str = "the file", max_bytes: int | None = None) -> tuple[nn.Module, str]:
+    """The model in an uploaded file (bytes), and a sentence saying what it is. ``ValueError`` names any problem."""
+    limit = max_bytes if max_bytes is not None else upload_limits()["max_model_mb"] * 2**20
+    payload = read_untrusted(bytes(data), limit, name=name)
+    if isinstance(payload, dict) and payload.get("format") == FORMAT:
+        checkpoint = checkpoint_from_payload(payload, name)
+        if checkpoint.model is None:
+            raise ValueError(f"{name} is a grutools file with a training history but no model.")
+        model = checkpoint.model
+        return model, (f"a grutools {model.cell.upper()} ({model.num_layers} layer(s) of {model.hidden_size} units, "
+                       f"{model.input_size} input features)")
+    if isinstance(payload, nn.Module):  # weights_only never returns one; kept for clarity
+        raise ValueError(f"{name} holds a whole module; save its state_dict instead.")
+    if not isinstance(payload, Mapping):
+        raise ValueError(f"{name} holds a {type(payload).__name__}, not a state_dict or a grutools file.")
+    return recurrent_from_state_dict(payload, name)

@@ -1,0 +1,199 @@
+"""grutools.explore and dashboard 06 from Python: the views show trace()'s values; every wrong file gets a sentence."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import grutools
+from grutools.explore import Exploration
+from grutools.sequences import SequenceDataError, UserSequences
+
+
+def heatmap(figure, title: str) -> np.ndarray:
+    """The z values of the heatmap named ``title`` (decoded from plotly's typed array), ``(units, time)``."""
+    trace = next(t for t in figure.data if t.type == "heatmap" and t.name == title)
+    z = trace.z
+    if isinstance(z, dict):  # typed array: base64 bytes, dtype and shape
+        shape = tuple(int(v) for v in str(z["shape"]).split(","))
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    return np.asarray(z)
+
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0])
+
+
+def test_explore_shows_the_gates_of_trace_for_every_layer_direction_and_unit():
+    torch.manual_seed(0)
+    model = Tagger()
+    x = torch.randn(3, 11, 3)
+    y = torch.randn(3, 11, 1)
+    app = grutools.explore(model, x, y=y, loss=nn.functional.mse_loss, feature_names=["a", "b", "c"])
+    traced = grutools.trace(model, x)
+    assert [name for name, _ in app.entry.options] == ["layer 1, forward", "layer 1, backward", "layer 2, forward",
+                                                       "layer 2, backward"]
+    for entry in (3, 1):
+        app.entry.value = entry
+        app.sequence.value = 2
+        order = [int(label.split()[1]) for label in next(t for t in app.heatmaps.data if t.type == "heatmap").y]
+        shown = heatmap(app.heatmaps, "update gate z")
+        np.testing.assert_allclose(shown, traced.update[entry, 2].numpy()[:, order].T, rtol=1e-6, atol=1e-6)
+        app.unit.value = 3
+        line = next(t for t in app.closeup.data if t.name == "reset gate r")
+        np.testing.assert_allclose(line.y, traced.reset[entry, 2, :, 3].numpy(), rtol=1e-6, atol=1e-6)
+    # the gradient through time: |dLoss/d output_t|, against autograd run here
+    out = model.rnn(x)[0]
+    out.retain_grad()
+    nn.functional.mse_loss(model.head(out), y).backward()
+    gradient = app.gradient_plot.data[0]
+    np.testing.assert_allclose(gradient.y, out.grad.norm(dim=-1).mean(0).numpy(), rtol=1e-5)
+    assert "Tagger: its GRU 'rnn'" in html.unescape(app.summary.value) and "a, b, c" in app.summary.value
+
+
+def test_explore_takes_a_numpy_array_and_a_long_dataframe_for_an_lstm():
+    pd = pytest.importorskip("pandas")
+    torch.manual_seed(1)
+    lstm = nn.LSTM(2, 3, batch_first=True)
+    table = pd.DataFrame({"id": ["a"] * 4 + ["b"] * 6, "speed": np.arange(10.0), "load": np.ones(10)})
+    app = grutools.explore(lstm, table, sequence_id="id")
+    assert [label for label, _ in app.sequence.options] == ["sequence a", "sequence b"]
+    app.sequence.value = 1
+    expected = grutools.trace(lstm, torch.tensor(table[table.id == "b"][["speed", "load"]].to_numpy(),
+                                                 dtype=torch.float32)[None])
+    order = [int(label.split()[1]) for label in next(t for t in app.heatmaps.data if t.type == "heatmap").y]
+    np.testing.assert_allclose(heatmap(app.heatmaps, "forget gate f"), expected.forget[0, 0].numpy()[:, order].T,
+                               rtol=1e-6, atol=1e-6)
+    assert app.timescale_plot is not None and app.gradient_plot is None  # no target: no gradient view
+    array_app = grutools.explore(lstm, np.random.randn(2, 5, 2))
+    assert len(array_app.sequence.options) == 2
+
+
+@pytest.mark.parametrize("data, message", [
+    (np.random.randn(2, 5, 4), "the data has 4 feature column"),
+    (np.array([[1.0, np.nan]]), "NaN at step 1, feature 2"),
+    (np.array([[1.0, np.inf]]), "infinite value"),
+    ("text", "must be numbers"),
+])
+def test_explore_names_what_is_wrong_with_the_data(data, message):
+    with pytest.raises(SequenceDataError, match=message):
+        grutools.explore(nn.GRU(2, 3, batch_first=True), data)
+
+
+def test_explore_refuses_half_a_gradient_request_and_a_model_without_a_recurrent_layer():
+    with pytest.raises(ValueError, match="needs both y"):
+        Exploration(nn.GRU(2, 3, batch_first=True), np.zeros((1, 4, 2)), y=np.zeros(3))
+    with pytest.raises(TypeError, match="holds no torch.nn.GRU"):
+        grutools.explore(nn.Linear(2, 2), np.zeros((1, 4, 2)))
+
+
+# ------------------------------------------------------------------------------------------------
+# dashboard 06, driven from Python
+
+
+def saved(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this would run on load",))
+
+
+CSV = b"id,speed,load\na,1,2\na,2,3\na,3,1\nb,1,1\nb,0,0\n"
+
+
+def bad_model_files():
+    return [
+        ("big.pt", b"PK\x03\x04" + b"0" * (2 * 2**20), "over the 1 MB limit"),
+        ("notes.pt", b"these are my notes", "is not a PyTorch file"),
+        ("evil.pt", saved({"weights": Evil()}), "does not unpickle them, as that could run code"),
+        ("linear.pt", saved(nn.Linear(3, 2).state_dict()), "holds no GRU, LSTM or RNN weights"),
+        ("odd.pt", saved({"weight_ih_l0": torch.zeros(10, 2), "weight_hh_l0": torch.zeros(10, 5)}),
+         "fit no recurrent layer"),
+        ("empty.pt", b"", "is empty"),
+        ("tensor.pt", saved(torch.zeros(3)), "holds a Tensor, not a state_dict"),
+    ]
+
+
+def bad_csv_files():
+    return [
+        ("empty.csv", b"", "is empty"),
+        ("words.csv", b"id,speed,load\na,1,fast\n", "'fast' is not a number"),
+        ("nan.csv", b"id,speed,load\na,1,nan\n", "NaN"),
+        ("inf.csv", b"id,speed,load\na,inf,1\n", "infinity"),
+        ("wide.csv", b"id,speed,load,heat\na,1,2,3\n", "the data has 3 feature column"),
+        ("noheader.csv", b"1,2\n3,4\n", "no header row"),
+        ("big.csv", b"id,speed,load\n" + b"a,1,2\n" * 200_000, "the limit here is 1 MB"),
+        ("binary.csv", bytes(range(256)) * 4, "not a text file"),
+    ]
+
+
+def test_dashboard_06_reads_a_state_dict_of_a_module_with_an_lstm_inside_and_a_csv():
+    from grutools.apps import YourModelDashboard
+
+    class Forecaster(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.LSTM(2, 5, batch_first=True)
+            self.head = nn.Linear(5, 1)
+
+    torch.manual_seed(2)
+    original = Forecaster()
+    dashboard = YourModelDashboard(example=False)
+    dashboard.max_model = dashboard.max_csv = 2**20
+    dashboard.use_model("forecaster.pt", saved(original.state_dict()))
+    assert "LSTM (1 layer of 5 units, 2 input features) from the weights under 'encoder'" in \
+        html.unescape(dashboard.model_status.value)
+    assert "2 other tensor(s)" in dashboard.model_status.value
+    dashboard.sequence_id.value = "id"
+    dashboard.use_csv("runs.csv", CSV)
+    assert "2 sequence(s) of 2-3 steps" in dashboard.csv_status.value
+    explorer = dashboard.explorer
+    expected = grutools.trace(original.encoder, torch.tensor([[[1.0, 2], [2, 3], [3, 1]]]))
+    order = [int(label.split()[1]) for label in next(t for t in explorer.heatmaps.data if t.type == "heatmap").y]
+    np.testing.assert_allclose(heatmap(explorer.heatmaps, "cell state c"), expected.cell[0, 0].numpy()[:, order].T,
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_dashboard_06_gives_every_wrong_file_a_sentence_and_keeps_working():
+    from grutools.apps import YourModelDashboard
+
+    dashboard = YourModelDashboard()  # opens on the example
+    assert dashboard.explorer is not None and "adding_gru.pt" in dashboard.model_status.value
+    dashboard.max_model = dashboard.max_csv = 2**20
+    working = dashboard.model
+    for name, data, message in bad_model_files():
+        dashboard.use_model(name, data)
+        assert "grutools-error" in dashboard.model_status.value, name
+        assert message in html.unescape(dashboard.model_status.value), (name, dashboard.model_status.value)
+        assert dashboard.model is working  # the last good model stays
+    dashboard.sequence_id.value = "id"
+    for name, data, message in bad_csv_files():
+        dashboard.use_csv(name, data)
+        assert "grutools-error" in dashboard.csv_status.value, name
+        assert message in html.unescape(dashboard.csv_status.value), (name, dashboard.csv_status.value)
+    dashboard.use_example()  # and it still works
+    assert "grutools-ok" in dashboard.csv_status.value and dashboard.views.children
+
+
+def test_user_sequences_from_a_csv_split_by_id():
+    data = UserSequences.from_csv(CSV, sequence_id="id")
+    assert data.ids == ["a", "b"] and data.feature_names == ["speed", "load"]
+    np.testing.assert_array_equal(data.sequences[1], [[1, 1], [0, 0]])
+    one = UserSequences.from_csv(b"speed,load\n1,2\n3,4\n")
+    assert len(one) == 1 and one.sequences[0].shape == (2, 2)
