@@ -7,13 +7,11 @@ import numpy as np
 
 from ..explore import KEEPING_GATE, Exploration
 from ..plots import (
-    gate_heatmaps_figure,
     gradient_through_time_figure,
-    saturation_figure,
-    unit_closeup_figure,
     unit_timescales_figure,
 )
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
+from .gateviews import GateViews
 from .guard import protect
 
 
@@ -37,7 +35,8 @@ class ModelExplorer(widgets.VBox):
         self.entry.layout.display = None if ex.entries > 1 else "none"
         self.unit = widgets.Dropdown(options=[(f"unit {u}", u) for u in range(ex.layer.hidden_size)], value=0,
                                      description="unit", style=LABEL_STYLE, layout=control_layout())
-        self.heatmaps = self.closeup = self.saturation_plot = self.timescale_plot = self.gradient_plot = None
+        self.views = GateViews()  # the gate views of dashboard 02, configured for this model and these sequences
+        self.timescale_plot = self.gradient_plot = None
         self.summary = widgets.HTML()
         self.sequence.observe(guard(lambda _: self.redraw_sequence()), names="value")
         self.entry.observe(guard(lambda _: self.redraw_all()), names="value")
@@ -66,6 +65,18 @@ class ModelExplorer(widgets.VBox):
             f"({', '.join(ex.data.feature_names[:8])}); {len(ex.data)} sequence(s)."])
         self.status.info("Choose a sequence, a layer and a unit; every view follows.")
 
+    @property
+    def heatmaps(self):
+        return self.views.heatmaps
+
+    @property
+    def closeup(self):
+        return self.views.closeup
+
+    @property
+    def saturation_plot(self):
+        return self.views.saturation
+
     # ------------------------------------------------------------------------------------------
 
     def _sequence_values(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -80,8 +91,7 @@ class ModelExplorer(widgets.VBox):
         order = list(np.argsort(-scales)) if scales is not None else list(range(ex.layer.hidden_size))
         title = f"Sequence {ex.data.ids[self.sequence.value]}, {ex.entry_names()[self.entry.value]}"
         shown = {name: values[name] for name in ex.quantities if name != "candidate"}
-        self.heatmaps = show_figure(self.heatmaps, gate_heatmaps_figure(ex.data, x, shown, order, title=title,
-                                                                        height=160 + 150 * len(shown)))
+        self.views.draw_heatmaps(ex.data, x, shown, order, title, height=160 + 150 * len(shown))
         self.redraw_unit()
         gradients = ex.gradients()
         if gradients is not None:
@@ -90,16 +100,14 @@ class ModelExplorer(widgets.VBox):
 
     def redraw_unit(self) -> None:
         x, values = self._sequence_values()
-        unit = self.unit.value
-        series = {name: values[name][:, unit] for name in self.exploration.quantities}
-        self.closeup = show_figure(self.closeup, unit_closeup_figure(self.exploration.data, x, series, unit))
+        self.views.draw_unit(self.exploration.data, x, values, self.unit.value)
 
     def redraw_all(self) -> None:
         """Everything, for the chosen layer (pooled views over the sequences, then the sequence's own)."""
         ex = self.exploration
         saturations = ex.saturation(self.entry.value)
         if saturations:
-            self.saturation_plot = show_figure(self.saturation_plot, saturation_figure(saturations, label="your model"))
+            self.views.draw_saturation(saturations, label="your model")
         scales = ex.timescales(self.entry.value)
         if scales is not None:
             symbol = {"update": "z", "forget": "f"}[KEEPING_GATE[ex.kind]]

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from .. import io
 from ..gates import SORTS, describe_run, event_steps, model_at, saturation, timescales, unit_order
 from ..models import SequenceModel
-from ..plots import gate_heatmaps_figure, loss_figure, saturation_figure, smooth, unit_closeup_figure
+from ..plots import loss_figure, smooth
 from ..tasks import DATA_DIR, TASKS, Task, make_task
 from ..trace import Trace, trace
 from ..training import History, TrainingDiverged, train
@@ -29,6 +29,7 @@ from .common import (
     row_layout,
     show_figure,
 )
+from .gateviews import GateViews
 from .guard import protect
 from .takeaway import TakeAway
 
@@ -93,10 +94,8 @@ class GatesExplorer:
         self.snapshot = widgets.SelectionSlider(options=[("step 0", 0)], value=0, description="after step",
                                                 continuous_update=False, style={"description_width": "70px"},
                                                 layout=widgets.Layout(width="420px"))
-        self.heatmaps: go.FigureWidget | None = None
+        self.views = GateViews()  # the gate views, shared with grutools.explore and dashboard 06
         self.unit = widgets.Dropdown(options=[0], value=0, description="unit", **view)
-        self.closeup: go.FigureWidget | None = None
-        self.saturation_plot: go.FigureWidget | None = None
         self.findings = widgets.HTML(layout=widgets.Layout(width="auto", max_width="1100px"))
 
         self.job = BackgroundTraining(self._on_progress, self._on_done)
@@ -203,24 +202,22 @@ class GatesExplorer:
         step = self.history.snapshots[snapshot][0] if self.history.snapshots else 0
         total = self.history.snapshots[-1][0] if self.history.snapshots else 0
         title = f"Test sequence {sample}, layer {layer + 1}, after {step} of {total} training steps"
-        figure = gate_heatmaps_figure(self.task, x, values, order, events=event_steps(self.task, x), title=title)
-        self.heatmaps = show_figure(self.heatmaps, figure)
+        self.views.draw_heatmaps(self.task, x, values, order, title, events=event_steps(self.task, x))
         self._draw_closeup()
 
     def _draw_closeup(self) -> None:
         shown = self._trace(self.snapshot.value)
         layer, sample, unit = self.layer.value, self.sample.value, self.unit.value
         x = self.x_test[sample].numpy()
-        series = {name: shown.numpy(name, layer, sample)[:, unit] for name in ("update", "reset", "candidate", "hidden")}
-        self.closeup = show_figure(self.closeup, unit_closeup_figure(self.task, x, series, unit,
-                                                                    events=event_steps(self.task, x)))
+        values = {name: shown.numpy(name, layer, sample) for name in ("update", "reset", "candidate", "hidden")}
+        self.views.draw_unit(self.task, x, values, unit, events=event_steps(self.task, x))
 
     def _draw_saturation(self) -> None:
         layer = self.layer.value
         before, after = self._trace(0), self._trace(len(self.history.snapshots) - 1)
         trained = {gate: saturation(getattr(after, gate)[layer]) for gate in ("update", "reset")}
         untrained = {gate: saturation(getattr(before, gate)[layer]) for gate in ("update", "reset")}
-        self.saturation_plot = show_figure(self.saturation_plot, saturation_figure(trained, untrained))
+        self.views.draw_saturation(trained, untrained)
         sentences = describe_run(after, before, self.task, layer)
         steps = self.history.snapshots[-1][0] if self.history.snapshots else 0
         self.findings.value = findings_html(sentences, f"<b>What this model does</b> (layer {layer + 1}, after {steps} "
@@ -343,6 +340,21 @@ class GatesExplorer:
         except Exception as exc:  # this runs in the training thread: never let an error vanish
             self.status.error(f"Could not show the trained model: {exc}")
             raise
+
+    @property
+    def heatmaps(self):
+        """The gate heatmaps' figure widget."""
+        return self.views.heatmaps
+
+    @property
+    def closeup(self):
+        """The unit close-up's figure widget."""
+        return self.views.closeup
+
+    @property
+    def saturation_plot(self):
+        """The saturation figure widget."""
+        return self.views.saturation
 
     @property
     def current_trace(self) -> Trace:
