@@ -17,7 +17,7 @@ import numpy as np
 
 from .tasks import DATA_DIR, make_task
 from .training import evaluate
-from .vanishing import race
+from .vanishing import race, write_table
 
 CHRONO_TABLE = DATA_DIR / "results" / "chrono.csv"
 CHRONO_COMMAND = "python -m grutools chrono-table --out data/results/chrono.csv"
@@ -45,12 +45,7 @@ def chrono_table(tasks: Mapping[str, int] = CHRONO_TASKS, seeds: Sequence[int] =
                                  "hidden_size": hidden_size, "steps": steps,
                                  "test_loss": round(evaluate(model, task), 6), "baseline": round(task.baseline, 6)})
     if out is not None:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_table(out, rows, FIELDS)
     return rows
 
 

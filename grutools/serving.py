@@ -155,9 +155,9 @@ def process_memory(pid: int) -> tuple[float, float]:
     return values.get("Rss", 0.0), values.get("Pss", 0.0)
 
 
-def kernel_processes(server_pid: int) -> list[int]:
-    """The process ids of the kernels Voilà started (children of the server running ``ipykernel``)."""
-    kernels = []
+def processes() -> dict[int, tuple[int, bytes]]:
+    """Every process on this machine: ``{pid: (parent pid, command line with spaces)}``, from /proc."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -167,9 +167,27 @@ def kernel_processes(server_pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except (OSError, ValueError, IndexError):
             continue
-        if parent == server_pid and b"ipykernel" in command:
-            kernels.append(int(entry.name))
-    return kernels
+        found[int(entry.name)] = (parent, command)
+    return found
+
+
+def descendants(pids: list[int], table: dict[int, tuple[int, bytes]] | None = None) -> list[int]:
+    """``pids`` and every process below them."""
+    table = table if table is not None else processes()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    out, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def kernel_processes(server_pid: int) -> list[int]:
+    """The process ids of the kernels Voilà started (children of the server running ``ipykernel``)."""
+    return [pid for pid, (parent, command) in processes().items() if parent == server_pid and b"ipykernel" in command]
 
 
 PROTOCOL = "v1.kernel.websocket.jupyter.org"  # the kernel websocket's binary protocol, as JupyterLab's pages speak it

@@ -298,13 +298,19 @@ def race_table(lengths: Sequence[int], seeds: Sequence[int], hidden_size: int = 
                              "test_loss": round(evaluate(result.models[cell], task), 6),
                              "seconds": round(history.wall_time[-1], 2)})
     if out is not None:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=TABLE_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_table(out, rows, TABLE_FIELDS)
     return rows
+
+
+def write_table(out: str | Path, rows: Sequence[dict], fields: Sequence[str]) -> Path:
+    """Write ``rows`` (dicts) to the CSV file ``out`` with the columns ``fields``, creating its folder."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(fields))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def read_table(path: str | Path) -> list[dict]:

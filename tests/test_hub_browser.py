@@ -24,7 +24,15 @@ pytest.importorskip("playwright")
 pytest.importorskip("jupyterhub")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from grutools.serving import CHROMIUM, free_port, launch_chromium, wait_for_dashboard  # noqa: E402
+from grutools.serving import (  # noqa: E402
+    CHROMIUM,
+    descendants,
+    free_port,
+    launch_chromium,
+    process_memory,
+    processes,
+    wait_for_dashboard,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHP = ROOT / ".venv" / "npm" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -83,45 +91,30 @@ def server_gone(base: str, user: str) -> bool:
 
 
 def user_memory_mb(user: str) -> float:
-    """Resident memory of a student's server and every process under it (their kernels), from /proc."""
-    children: dict[int, list[int]] = {}
-    roots = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    """Resident memory of a student's server and every process under it (their kernels), in MB."""
+    table = processes()
+    servers = [pid for pid, (_, command) in table.items() if b"jupyterhub.singleuser" in command and _environ_has(
+        pid, f"JUPYTERHUB_USER={user}\0")]
+    total = 0.0
+    for pid in descendants(servers, table):
         try:
-            stat = (entry / "stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-            if b"jupyterhub.singleuser" in (entry / "cmdline").read_bytes() and \
-                    f"JUPYTERHUB_USER={user}\0".encode() in (entry / "environ").read_bytes():
-                roots.append(int(entry.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    total, todo = 0, list(roots)
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            total += process_memory(pid)[0]
         except OSError:
             pass
-    return total / 1024
+    return total
+
+
+def _environ_has(pid: int, text: str) -> bool:
+    try:
+        return text.encode() in Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
 
 
 def student_servers(hub_port: int) -> list[int]:
     """Process ids of single-user servers started by the hub on ``hub_port``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and b"jupyterhub.singleuser" in (entry / "cmdline").read_bytes() and \
-                    f"127.0.0.1:{hub_port}".encode() in (entry / "environ").read_bytes():
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
+    return [pid for pid, (_, command) in processes().items()
+            if b"jupyterhub.singleuser" in command and _environ_has(pid, f"127.0.0.1:{hub_port}")]
 
 
 @pytest.fixture(scope="module")

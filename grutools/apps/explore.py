@@ -11,11 +11,11 @@ from ..plots import (
     unit_timescales_figure,
 )
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
-from .gateviews import GateViews
+from .gateviews import GateViews, ShowsGateViews
 from .guard import protect
 
 
-class ModelExplorer(widgets.VBox):
+class ModelExplorer(ShowsGateViews, widgets.VBox):
     """The explore views of one :class:`~grutools.explore.Exploration`, with controls for sequence, layer and unit.
 
     Views (also as attributes, to place them one by one in a notebook): :attr:`gates_view`
@@ -64,18 +64,6 @@ class ModelExplorer(widgets.VBox):
             f"{', bidirectional' if layer.bidirectional else ''}, {layer.input_size} input feature(s) "
             f"({', '.join(ex.data.feature_names[:8])}); {len(ex.data)} sequence(s)."])
         self.status.info("Choose a sequence, a layer and a unit; every view follows.")
-
-    @property
-    def heatmaps(self):
-        return self.views.heatmaps
-
-    @property
-    def closeup(self):
-        return self.views.closeup
-
-    @property
-    def saturation_plot(self):
-        return self.views.saturation
 
     # ------------------------------------------------------------------------------------------
 

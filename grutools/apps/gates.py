@@ -29,7 +29,7 @@ from .common import (
     row_layout,
     show_figure,
 )
-from .gateviews import GateViews
+from .gateviews import GateViews, ShowsGateViews
 from .guard import protect
 from .takeaway import TakeAway
 
@@ -46,7 +46,7 @@ def checkpoint_path(task_name: str) -> Path:
     return CHECKPOINTS / f"{task_name}_gru.pt"
 
 
-class GatesExplorer:
+class GatesExplorer(ShowsGateViews):
     """Train a GRU live and look at its gates: heatmaps over time, one unit close up, saturation, snapshots.
 
     The views are separate widgets so that a notebook can put narrative between
@@ -340,21 +340,6 @@ class GatesExplorer:
         except Exception as exc:  # this runs in the training thread: never let an error vanish
             self.status.error(f"Could not show the trained model: {exc}")
             raise
-
-    @property
-    def heatmaps(self):
-        """The gate heatmaps' figure widget."""
-        return self.views.heatmaps
-
-    @property
-    def closeup(self):
-        """The unit close-up's figure widget."""
-        return self.views.closeup
-
-    @property
-    def saturation_plot(self):
-        """The saturation figure widget."""
-        return self.views.saturation
 
     @property
     def current_trace(self) -> Trace:

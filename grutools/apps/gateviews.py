@@ -46,3 +46,25 @@ class GateViews:
                         label: str = "trained") -> None:
         """Each gate's saturation per unit; ``reference`` (e.g. the untrained model) drawn open beside it."""
         self.saturation = show_figure(self.saturation, saturation_figure(shown, reference, label=label))
+
+
+class ShowsGateViews:
+    """For an app with a :class:`GateViews` as ``self.views``: its figure widgets under the names tests and
+    notebooks use."""
+
+    views: GateViews
+
+    @property
+    def heatmaps(self):
+        """The gate heatmaps' figure widget."""
+        return self.views.heatmaps
+
+    @property
+    def closeup(self):
+        """The unit close-up's figure widget."""
+        return self.views.closeup
+
+    @property
+    def saturation_plot(self):
+        """The saturation figure widget."""
+        return self.views.saturation
