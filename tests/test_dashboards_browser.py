@@ -322,7 +322,7 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
     torch.save(forecaster.state_dict(), buffer)
     upload(page, MODEL_INPUT, "forecaster.pt", buffer.getvalue())
     page.wait_for_selector(".grutools-ok >> text=forecaster.pt: an LSTM", timeout=20_000)
-    page.get_by_label("sequence id column").fill("id")
+    page.get_by_label("id column").fill("id")
     page.keyboard.press("Tab")
     upload(page, CSV_INPUT, "runs.csv", CSV, "text/csv")
     page.wait_for_function(f"() => ({HEATMAP_NAMES})().includes('cell state c')", timeout=20_000)

@@ -124,9 +124,9 @@ class GatesExplorer(ShowsGateViews):
             widgets.HTML("<b>Train a GRU</b>"), self.task_choice, self.length, self.hidden,
             widgets.HBox([layers_label, self.layers]), self.lr, self.steps,
             widgets.HBox([self.train_button, self.stop_button]), self.progress, self.previous_button, self.status,
-            self.takeaway,
         ], layout=panel_layout())
-        self.training_view = widgets.HBox([panel, self.loss_figure], layout=row_layout())
+        self.training_view = widgets.VBox([widgets.HBox([panel, self.loss_figure], layout=row_layout()),
+                                           self.takeaway], layout=widgets.Layout(width="100%"))
         controls = widgets.HBox([self.sample, self.sort, self.layer, self.snapshot],
                                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.gates_view = widgets.VBox([controls, self.heatmaps])

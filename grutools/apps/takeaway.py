@@ -48,7 +48,8 @@ class TakeAway(widgets.HTML):
             "<code>grutools.load(path).model</code>.</p>"
             '<p style="margin:6px 0">The same run, in Python (same task, sizes, seed and steps: the same loss '
             "curve):</p>"
-            f'<pre style="background:#f6f8fa;padding:8px;overflow-x:auto;font-size:13px">{html.escape(self.code)}</pre>'
+            '<pre style="background:#f6f8fa;padding:8px 12px;overflow-x:auto;font-size:13px;line-height:1.35;'
+            f'white-space:pre;font-family:monospace;margin:4px 0">{html.escape(self.code)}</pre>'
             "</details>")
 
     def clear(self) -> None:

@@ -111,9 +111,9 @@ class GradientExplorer:
         panel = widgets.VBox([
             widgets.HTML("<b>Race on the adding problem</b>"), self.race_length, self.race_steps, self.race_scale,
             self.clip, self.race_chrono, widgets.HBox([self.race_button, self.stop_button]), self.progress, self.race_status,
-            self.takeaway,
         ], layout=panel_layout())
-        self.race_view = widgets.HBox([panel, self.race_plot], layout=row_layout())
+        self.race_view = widgets.VBox([widgets.HBox([panel, self.race_plot], layout=row_layout()), self.takeaway],
+                                      layout=widgets.Layout(width="100%"))
         self.table_view = widgets.HTML(self.table_html())
         self.chrono_view = widgets.HTML(chrono_table_html())
         protect([self.gradient_view, self.table_view, self.chrono_view], self.status)

@@ -26,7 +26,7 @@ from .guard import protect
 from .takeaway import TakeAway
 
 
-class TrainingDemo(widgets.HBox):
+class TrainingDemo(widgets.VBox):
     """Controls on the left, a live loss curve on the right; each cell type keeps its last run for comparison.
 
     >>> app = TrainingDemo()          # in a notebook, put ``app`` last in the cell to show it
@@ -68,10 +68,12 @@ class TrainingDemo(widgets.HBox):
             layout=control_layout())
         panel = widgets.VBox(
             [intro, widgets.HTML("<b>model</b>"), self.cell, self.length, self.steps,
-             widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status, self.takeaway],
+             widgets.HBox([self.train_button, self.stop_button]), self.progress, self.status],
             layout=panel_layout())
         self.figure.add_class(PLOT_CLASS)
-        super().__init__([panel, self.figure], layout=row_layout())
+        # the take-away box (download, code) under the row, at full width, once something is trained
+        super().__init__([widgets.HBox([panel, self.figure], layout=row_layout()), self.takeaway],
+                         layout=widgets.Layout(width="100%"))
         protect(self, self.status)
         self.status.info("Ready. The dashed red line is 'learned nothing' (MSE 0.167).")
 

@@ -40,7 +40,7 @@ class YourModelDashboard(widgets.VBox):
                                                layout=widgets.Layout(width="300px"))
         self.csv_upload = widgets.FileUpload(accept=".csv,.txt", multiple=False, description="CSV of sequences",
                                              layout=widgets.Layout(width="300px"))
-        self.sequence_id = widgets.Text(value="", placeholder="(none: one sequence)", description="sequence id column",
+        self.sequence_id = widgets.Text(value="", placeholder="column that splits sequences", description="id column",
                                         style=LABEL_STYLE, layout=control_layout())
         self.example_button = widgets.Button(description="Try the example", icon="magic",
                                              tooltip="a GRU trained on the adding problem, and five of its sequences",
