@@ -134,10 +134,18 @@ def test_kernels_killed_at_bad_moments_and_a_killed_server_leave_nothing_behind(
             # 5. once the server is idle again (pools refilled by the repair), every dashboard opens within 10 s
             wait_until_idle(timeout=240)
             for notebook in notebook_names():
+                # each open starts a refill of its pool (a kernel importing torch and running the notebook); on
+                # 2 cores, opening the next one during three such refills measures the refills, not the repair
+                wait_until_idle(timeout=90)
                 fresh = browser.new_page(viewport={"width": 1280, "height": 800})
                 started = time.monotonic()
                 fresh.goto(dashboard_url(base, notebook))
-                wait_for_dashboard(fresh, timeout_ms=60_000)
+                try:
+                    wait_for_dashboard(fresh, timeout_ms=60_000)
+                except Exception as error:  # say which dashboard, and what its page showed
+                    shown = fresh.inner_text("body")[:400].replace("\n", " ")
+                    raise AssertionError(f"{notebook} did not draw within 60 s after the faults; it showed: "
+                                         f"{shown!r}") from error
                 took = time.monotonic() - started
                 assert took < OPEN_WITHIN_S, f"{notebook} took {took:.1f} s to open after the faults"
                 fresh.close()

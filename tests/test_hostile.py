@@ -30,7 +30,7 @@ NUMBERS = {"IntSliderModel", "FloatSliderModel", "BoundedIntTextModel", "Bounded
 CHOICES = {"DropdownModel", "ToggleButtonsModel", "SelectionSliderModel", "RadioButtonsModel", "SelectModel"}
 BOOLS = {"CheckboxModel", "ToggleButtonModel"}
 KEPT = ("value", "index", "min", "max", "step", "options", "_options_labels", "disabled", "description", "layout",
-        "selected_index", "children")
+        "selected_index", "children", "accept", "multiple", "placeholder")
 
 
 def hostile_updates(model_name: str, state: dict) -> list[dict]:
@@ -50,6 +50,12 @@ def hostile_updates(model_name: str, state: dict) -> list[dict]:
                          {"_options_labels": [str(i) for i in range(100_000)], "index": 99_999}]
     if model_name in BOOLS:
         return common + [{"value": "yes"}, {"value": 1}]
+    if model_name == "TextModel":
+        return common + [{"value": "x" * 100_000}, {"value": 5}, {"placeholder": "hacked"}]
+    if model_name == "FileUploadModel":  # dashboard 06: files arrive as a list of dicts with their bytes
+        return common + [{"value": "a file"}, {"value": [{"name": "a.pt"}] * 5}, {"value": [{"name": 5, "content": "x"}]},
+                         {"value": [{"name": "a.csv", "content": "text, not bytes", "run": "code"}]},
+                         {"accept": ".exe"}, {"multiple": True}]
     if model_name == "AccordionModel":
         return common + [{"selected_index": 9}, {"children": []}]
     if model_name in {"HTMLModel", "IntProgressModel", "HBoxModel", "VBoxModel", "ButtonModel", "LayoutModel"}:
@@ -112,15 +118,21 @@ def test_a_hostile_page_changes_nothing_and_the_kernel_still_answers(server, not
             for pid in kernel_processes(server.pid):
                 rss, _ = process_memory(pid)
                 assert rss < MEMORY_CEILING_MB, f"a kernel grew to {rss:.0f} MB"
-            # a normal move is still taken: the first slider to a value inside its bounds
-            comm_id, model = next((c, m) for c, m in before.items()
-                                  if m["model_name"] in ("IntSliderModel", "FloatSliderModel")
-                                  and not m["state"].get("disabled"))
-            state = model["state"]
-            target = state["min"] if state["value"] != state["min"] else state["max"]
-            await socket.idle_after(send_update(socket, comm_id, {"value": target}), timeout=120)
+            # a normal move is still taken: the first slider to a value inside its bounds (or, on a page without
+            # sliders, the first menu to another of its choices)
+            sliders = [(c, m) for c, m in before.items()
+                       if m["model_name"] in ("IntSliderModel", "FloatSliderModel") and not m["state"].get("disabled")]
+            if sliders:
+                comm_id, model = sliders[0]
+                state = model["state"]
+                key, target = "value", state["min"] if state["value"] != state["min"] else state["max"]
+            else:
+                comm_id, model = next((c, m) for c, m in before.items() if m["model_name"] == "DropdownModel"
+                                      and len(m["state"].get("_options_labels", [])) > 1)
+                key, target = "index", 1 if model["state"]["index"] != 1 else 0
+            await socket.idle_after(send_update(socket, comm_id, {key: target}), timeout=120)
             moved = await socket.widget_states()
-            assert moved[comm_id]["state"]["value"] == target
+            assert moved[comm_id]["state"][key] == target
             assert not socket.kernel_errors, socket.kernel_errors
         finally:
             socket.close()

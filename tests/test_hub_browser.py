@@ -141,16 +141,17 @@ def hub(tmp_path_factory):
                 time.sleep(0.5)
         yield base, folder / "hub.log"
     finally:
+        family = descendants([process.pid])  # the proxy, the culler, the students' servers and their kernels
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
-        # the hub stops its students' servers when it stops; kill any it left behind (and their kernels)
-        for pid in student_servers(hub_port):
+        # the hub stops what it started when it stops; kill whatever it left behind (some run in their own sessions)
+        for pid in set(family + student_servers(hub_port)) - {process.pid}:
             try:
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
 

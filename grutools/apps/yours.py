@@ -64,7 +64,7 @@ class YourModelDashboard(widgets.VBox):
             widgets.HTML("<b>or</b>"), self.example_button,
         ], layout=panel_layout(width="100%"))
         super().__init__([panel, self.views], layout=widgets.Layout(width="100%"))
-        protect(panel, self.model_status)
+        protect(self, self.model_status)  # the panel, and the box the views go into (its children from the page too)
         self.model_status.info(f"A grutools save file, or torch.save(model.state_dict()) of a model with a GRU, LSTM "
                                f"or RNN inside (at most {limits['max_model_mb']} MB).")
         self.csv_status.info(f"At most {limits['max_csv_mb']} MB. Name the column that separates sequences, if any.")
