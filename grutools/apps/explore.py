@@ -54,7 +54,9 @@ class ModelExplorer(ShowsGateViews, widgets.VBox):
             if view.children:
                 parts += [widgets.HTML(f"<h3 style='margin:12px 0 4px'>{title}</h3>"), view]
         super().__init__(parts, layout=widgets.Layout(width="100%"))
-        protect(self, self.status)
+        # every view, shown or not (an empty gradient view still exists in the kernel, and a page can address it)
+        protect([self, self.gates_view, self.unit_view, self.saturation_view, self.timescale_view, self.gradient_view],
+                self.status)
         layer = ex.layer
         kind = ex.kind.upper() if ex.kind != "rnn" else "tanh RNN"
         where = (f"{type(ex.model).__name__}: its {kind} {ex.layer_name!r}"
