@@ -22,8 +22,10 @@ BUNDLE = "plotly-widget.js"
 VERSION_FILE = "plotly-widget.version"  # the plotly version the bundle was made from
 QUIET_GUARD = 'if(this.model.get("_grutools_quiet"))return;'
 # a figure without a fixed width takes its box's width, and follows it when the window (or the layout) changes
+# (a plot taken out of the page, as dashboard 06 replaces its views, stops following: plotly refuses to resize it)
 FOLLOW_BOX = ('if(!this._grutoolsBox&&typeof ResizeObserver=="function"){this._grutoolsBox=new ResizeObserver(()=>{'
-              'clearTimeout(this._grutoolsWait);this._grutoolsWait=setTimeout(()=>this.autosizeFigure(),100)});'
+              'clearTimeout(this._grutoolsWait);this._grutoolsWait=setTimeout(()=>{if(!this.el.isConnected){'
+              'this._grutoolsBox.disconnect();return}if(this.el.offsetParent!==null)this.autosizeFigure()},100)});'
               'this._grutoolsBox.observe(this.el)}')
 SERVED = "GRUTOOLS_TEMPLATE_DIR"  # set by `grutools serve` for its kernels: the template folder it serves
 

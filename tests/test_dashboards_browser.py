@@ -327,7 +327,9 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
     upload(page, CSV_INPUT, "runs.csv", CSV, "text/csv")
     page.wait_for_selector(".grutools-ok >> text=runs.csv: 2 sequence(s)", timeout=20_000)
     page.wait_for_function(f"() => ({HEATMAP_NAMES})().includes('cell state c')", timeout=20_000)
-    assert "sequence a" in page.inner_text("body")  # the CSV's own sequences, by their id
+    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(
+                               p => p.layout && p.layout.title && String(p.layout.title.text).startsWith('Sequence a'))""",
+                           timeout=20_000)  # the CSV's own sequences, by their id
     dashboard.assert_clean()
     for name, data, message in bad_model_files():
         if name == "big.pt":  # the page's limit is the shipped 20 MB: a file just over it
