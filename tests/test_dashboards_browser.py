@@ -194,7 +194,8 @@ def test_vanishing_dashboard_redraws_on_length_and_races(open_dashboard):
     # chrono initialisation: the GRU's gradient no longer shrinks by a third per step back
     page.get_by_role("checkbox", name="chrono initialisation (T_max = length)").first.check()
     page.wait_for_function(f"() => ({GRU_DECAY})() > 0.9", timeout=20_000)
-    assert "The tanh RNN has no gate to set" in page.inner_text("body")
+    # the sentences arrive in their own message, just after the figure's
+    page.wait_for_function("() => document.body.innerText.includes('The tanh RNN has no gate to set')", timeout=20_000)
     assert "default biases" in page.inner_text("body")  # the chrono table over seeds
     sliders.nth(2).focus()  # race: sequence length, to its minimum (10)
     page.keyboard.press("Home")
