@@ -68,6 +68,7 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._starting = 0  # kernels asked for but not yet in self (a start takes a second or two)
+        self._restarted: set[str] = set()  # kernels jupyter_client restarted after they died
         self._repair_task: asyncio.Task | None = None
         self._refill_slots: asyncio.Semaphore | None = None
 
@@ -109,6 +110,9 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
                 await self._refill_slots.acquire()
                 slot = True
             kernel_id = await super().start_kernel(*args, **kwargs)
+            # a killed kernel is restarted by jupyter_client under the same id, alive but empty: a pre-heated one
+            # would then serve a page whose widgets it no longer has ("model not found"), so remember restarts
+            self.get_kernel(kernel_id).add_restart_callback(lambda: self._restarted.add(kernel_id), "restart")
             if slot:  # the slot is handed to a task that frees it once the notebook has run
                 asyncio.get_event_loop().create_task(self._release_when_settled(kernel_id))
                 slot = False
@@ -172,6 +176,20 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         if kernel_id is None:
             return False
         if kernel_id not in self:
+            return True
+        if kernel_id in self._restarted:
+            self.log.warning("grutools: pre-heated kernel %s was restarted and lost its dashboard; replacing it.",
+                             kernel_id)
+            self._restarted.discard(kernel_id)
+            manager = self.get_kernel(kernel_id)
+            stop = getattr(manager, "stop_restarter", None)
+            if stop is not None:
+                stop()
+            process = getattr(getattr(manager, "provisioner", None), "process", None)
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+            self._forget(kernel_id)
             return True
         process = getattr(getattr(self.get_kernel(kernel_id), "provisioner", None), "process", None)
         code = None if process is None else process.poll()
