@@ -108,10 +108,15 @@ def recognised(model: SequenceModel, ns: Sequence[int]) -> np.ndarray:
     return ((prediction == y) | ~scored).all(1).numpy()
 
 
+def reach(ok: np.ndarray) -> int:
+    """From ``recognised`` over n = 1, 2, ...: the largest n up to which every n is recognised (0 if not n = 1)."""
+    ok = np.asarray(ok, dtype=bool)
+    return int(len(ok) if ok.all() else np.argmin(ok))
+
+
 def largest_recognised(model: SequenceModel, up_to: int = 200) -> int:
     """The largest n such that ``model`` recognises aᵐbᵐ for every m from 1 to n (0 if not even n = 1)."""
-    ok = recognised(model, range(1, up_to + 1))
-    return int(up_to if ok.all() else np.argmin(ok))
+    return reach(recognised(model, range(1, up_to + 1)))
 
 
 def counting_lstm(slope: float = 20.0) -> SequenceModel:
@@ -168,7 +173,7 @@ def counting_study(seeds: Sequence[int] = (0, 1, 2, 3, 4), max_n: int = 20, hidd
             start = time.perf_counter()
             model = train_counter(cell, max_n=max_n, hidden_size=hidden_size, steps=steps, seed=seed)
             ok = recognised(model, range(1, test_up_to + 1))
-            run = {"cell": cell, "seed": seed, "reach": int(test_up_to if ok.all() else np.argmin(ok)),
+            run = {"cell": cell, "seed": seed, "reach": reach(ok),
                    "recognised": [int(n) for n in np.flatnonzero(ok) + 1],
                    "final_loss": round(float(np.mean(model.history.loss[-50:])), 6),
                    "parameters": model.parameter_count(), "seconds": round(time.perf_counter() - start, 1)}

@@ -139,8 +139,7 @@ class Exploration:
             handle = self.layer.register_forward_hook(hook)
             try:
                 self.model.zero_grad(set_to_none=True)
-                value = self.loss(self.model(x), torch.as_tensor(self.y) if not isinstance(self.y, torch.Tensor)
-                                  else self.y)
+                value = self.loss(self.model(x), torch.as_tensor(self.y))
                 value.backward()
             finally:
                 handle.remove()

@@ -12,6 +12,7 @@ from ..counting import (
     COUNTING_RESULTS,
     counting_lstm,
     counting_states,
+    reach,
     read_counting,
     recognised,
     study_findings,
@@ -117,8 +118,7 @@ class CountingExplorer:
         self.reach_plot = show_figure(self.reach_plot, recognition_figure(rows, self.max_n))
         sentences = study_findings(self.study) if self.study else []
         for label, ok in self.live_rows:
-            reach = int(len(ok) if ok.all() else np.argmin(ok))
-            sentences.append(f"{label}: recognises every n up to {reach}.")
+            sentences.append(f"{label}: recognises every n up to {reach(ok)}.")
         self.reach_text.value = findings_html(sentences) if sentences else ""
 
     def redraw_states(self) -> None:
@@ -199,7 +199,6 @@ class CountingExplorer:
                           for cell, model in models.items()]
         self.redraw_reach()
         self.redraw_states()
-        reach = {cell: int(len(ok) if ok.all() else np.argmin(ok))
-                 for cell, ok in zip(models, (row[1] for row in self.live_rows))}
-        self.train_status.ok(f"Trained on n up to {max_n}: the GRU recognises every n up to {reach['gru']}, the LSTM "
-                             f"up to {reach['lstm']}. The bottom rows of the picture above are this run.")
+        reaches = {cell: reach(ok) for cell, (_, ok) in zip(models, self.live_rows)}
+        self.train_status.ok(f"Trained on n up to {max_n}: the GRU recognises every n up to {reaches['gru']}, the LSTM "
+                             f"up to {reaches['lstm']}. The bottom rows of the picture above are this run.")
