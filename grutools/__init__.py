@@ -14,11 +14,12 @@ The public API::
 from .equations import gru_step, lstm_step, parameter_count, rnn_step
 from .explore import explore
 from .gradients import gradient_norms
-from .io import Checkpoint, load, load_gru, save
+from .io import Checkpoint, load, save
 from .models import SequenceModel
 from .tasks import AddingProblem, CopyTask, Sunspots, Task, make_task
 from .trace import Trace, trace
 from .training import History, TrainingDiverged, evaluate, train
+from .uploads import load_gru
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from .models import SequenceModel
 from .training import History
@@ -119,41 +118,3 @@ def checkpoint_from_payload(payload: dict, name: str) -> Checkpoint:
     if "history" in payload:
         checkpoint.history = History.from_dict(payload["history"])
     return checkpoint
-
-
-def load_gru(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> nn.GRU:
-    """Rebuild a ``torch.nn.GRU`` from a saved ``state_dict`` (e.g. ``torch.save(gru.state_dict(), path)``).
-
-    Sizes, layer count and bias are read from the tensors' shapes; the module is
-    batch-first. Keys may carry a prefix such as ``"rnn."`` or ``"core."``.
-    """
-    state = read_untrusted(path, max_bytes)
-    if isinstance(state, dict) and state.get("format") == FORMAT:
-        if "config" not in state or state["config"]["cell"] != "gru":
-            raise ValueError(f"{Path(path).name} holds no GRU model.")
-        state = {k[len("core."):]: v for k, v in state["state_dict"].items() if k.startswith("core.")}
-    if not isinstance(state, dict):
-        raise ValueError(f"{Path(path).name} holds a {type(state).__name__}, not a state_dict.")
-    keys = [k for k in state if "weight_ih_l" in k]
-    if not keys:
-        raise ValueError(f"{Path(path).name} has no GRU weights (no 'weight_ih_l0' key).")
-    prefix = keys[0][: keys[0].index("weight_ih_l")]
-    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and isinstance(v, torch.Tensor)}
-    if any(k.endswith("_reverse") for k in weights):
-        raise ValueError(f"{Path(path).name} holds a bidirectional RNN; only one direction is supported.")
-    first, recurrent = weights["weight_ih_l0"], weights.get("weight_hh_l0")
-    if recurrent is None or recurrent.dim() != 2 or first.dim() != 2:
-        raise ValueError(f"{Path(path).name}: weight_hh_l0 is missing or not a matrix.")
-    hidden = recurrent.shape[1]
-    if recurrent.shape[0] != 3 * hidden:
-        blocks = recurrent.shape[0] / hidden
-        guess = {1: " (this looks like a plain RNN)", 4: " (this looks like an LSTM)"}.get(blocks, "")
-        raise ValueError(f"{Path(path).name}: weight_hh_l0 is {tuple(recurrent.shape)}, not (3 * hidden, hidden) "
-                         f"as in a GRU{guess}.")
-    layers = len([k for k in weights if k.startswith("weight_ih_l")])
-    gru = nn.GRU(first.shape[1], hidden, num_layers=layers, bias="bias_ih_l0" in weights, batch_first=True)
-    try:
-        gru.load_state_dict(weights)
-    except RuntimeError as error:
-        raise ValueError(f"{Path(path).name}: the weights do not form a GRU: {error}") from error
-    return gru.eval()

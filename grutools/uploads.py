@@ -11,12 +11,14 @@ shipped ``voila.json`` (section ``GrutoolsUploads``).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from .io import FORMAT, checkpoint_from_payload, read_untrusted
+from .io import FORMAT, MAX_BYTES, checkpoint_from_payload, read_untrusted
 from .resources import root
 
 DEFAULT_LIMITS = {"max_model_mb": 20, "max_csv_mb": 5}
@@ -92,3 +94,29 @@ def model_from_bytes(data: bytes, name: str = "the file", max_bytes: int | None 
     if not isinstance(payload, Mapping):
         raise ValueError(f"{name} holds a {type(payload).__name__}, not a state_dict or a grutools file.")
     return recurrent_from_state_dict(payload, name)
+
+
+def load_gru(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> nn.GRU:
+    """Rebuild a ``torch.nn.GRU`` from a saved ``state_dict`` (e.g. ``torch.save(gru.state_dict(), path)``).
+
+    Sizes, layer count and bias are read from the tensors' shapes; the module is
+    batch-first. Keys may carry a prefix such as ``"rnn."`` or ``"core."``; a grutools
+    file gives its model's GRU. Any other recurrent layer is refused with a sentence.
+    """
+    name = Path(path).name
+    state = read_untrusted(path, max_bytes)
+    if isinstance(state, dict) and state.get("format") == FORMAT:
+        if state.get("config", {}).get("cell") != "gru":
+            raise ValueError(f"{name} holds no GRU model.")
+        state = {k[len("core."):]: v for k, v in state["state_dict"].items() if k.startswith("core.")}
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{name} holds a {type(state).__name__}, not a state_dict.")
+    module, _ = recurrent_from_state_dict(state, name)
+    if not isinstance(module, nn.GRU):
+        recurrent = module.weight_hh_l0
+        raise ValueError(f"{name}: weight_hh_l0 is {tuple(recurrent.shape)}, not (3 * hidden, hidden) as in a GRU "
+                         f"(this looks like {'an LSTM' if isinstance(module, nn.LSTM) else 'a plain RNN'}).")
+    if module.bidirectional:
+        raise ValueError(f"{name} holds a bidirectional GRU; load_gru gives one direction only "
+                         "(grutools.trace shows both: rebuild the module and pass it in).")
+    return module

@@ -93,3 +93,21 @@ def test_load_gru_rebuilds_a_users_module(tmp_path):
     with pytest.raises(ValueError, match=r"not \(3 \* hidden, hidden\).*LSTM"):
         load_gru(tmp_path / "lstm.pt")
     assert grutools.load_gru is load_gru
+
+
+def test_load_gru_names_what_it_refuses(tmp_path):
+    torch.save(torch.nn.GRU(2, 3, bidirectional=True).state_dict(), tmp_path / "bi.pt")
+    with pytest.raises(ValueError, match="bidirectional GRU"):
+        load_gru(tmp_path / "bi.pt")
+    torch.save(torch.nn.RNN(2, 3).state_dict(), tmp_path / "rnn.pt")
+    with pytest.raises(ValueError, match="plain RNN"):
+        load_gru(tmp_path / "rnn.pt")
+    lstm = save(tmp_path / "lstm_model.pt", model=SequenceModel("lstm", 2, 4, 1, seed=0))
+    with pytest.raises(ValueError, match="holds no GRU model"):
+        load_gru(lstm)
+    torch.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(ValueError, match="holds a list, not a state_dict"):
+        load_gru(tmp_path / "list.pt")
+    torch.save({"x": torch.zeros(2)}, tmp_path / "none.pt")
+    with pytest.raises(ValueError, match="no GRU, LSTM or RNN weights"):
+        load_gru(tmp_path / "none.pt")
