@@ -37,6 +37,7 @@ and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are ne
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 
 from jupyter_server._tz import utcnow
@@ -202,10 +203,19 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
     def _forget(self, kernel_id: str) -> None:
         """Drop a dead kernel from the manager, cleaning its connection files."""
         try:
-            self.get_kernel(kernel_id).cleanup_resources(restart=False)
+            cleanup = self.get_kernel(kernel_id).cleanup_resources(restart=False)
         except Exception:  # its files may be gone already
             self.log.debug("cleaning up dead kernel %s", kernel_id, exc_info=True)
+        else:
+            if inspect.isawaitable(cleanup):  # an async kernel manager's cleanup is a coroutine
+                asyncio.ensure_future(self._quietly(cleanup, kernel_id))
         self.remove_kernel(kernel_id)
+
+    async def _quietly(self, cleanup, kernel_id: str) -> None:
+        try:
+            await cleanup
+        except Exception:  # its files may be gone already
+            self.log.debug("cleaning up dead kernel %s", kernel_id, exc_info=True)
 
 
 def limit_memory() -> int | None:

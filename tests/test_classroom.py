@@ -190,3 +190,49 @@ def test_repair_replaces_a_dead_preheated_kernel():
         assert "dead" not in manager._kernels
 
     asyncio.run(scenario())
+
+
+def test_repair_replaces_a_preheated_kernel_that_jupyter_client_restarted(tmp_path):
+    """A killed kernel comes back under the same id, alive but empty: it must leave the pool, and its process go."""
+    async def scenario():
+        manager = ClassroomKernelManager(max_kernels=5, repair_interval=0, memory_limit_mb=-1,
+                                         connection_dir=str(tmp_path))
+        kernel_id = await manager.start_kernel(kernel_name="python3")
+        try:
+            first = manager.get_kernel(kernel_id).provisioner.process
+            connection_file = Path(manager.get_kernel(kernel_id).connection_file)
+            assert not manager._pool_kernel_dead({"kernel_id": kernel_id})  # alive and never restarted: kept
+            first.kill()
+            for _ in range(300):  # jupyter_client's restarter notices within a few seconds and starts a new process
+                await asyncio.sleep(0.1)
+                if kernel_id in manager._restarted:
+                    break
+            assert kernel_id in manager._restarted, "jupyter_client did not restart the killed kernel"
+            for _ in range(100):  # the restart callback fires before the new process is in place
+                await asyncio.sleep(0.1)
+                second = manager.get_kernel(kernel_id).provisioner.process
+                if second is not None and second is not first:
+                    break
+            assert second.poll() is None, "the restarted kernel should be alive, which is what made it look healthy"
+
+            async def pooled():
+                return {"kernel_id": kernel_id}
+
+            task = asyncio.ensure_future(pooled())
+            await task
+            refills = []
+            manager._pools = {"a.ipynb": [task]}
+            manager.fill_if_needed = lambda delay, notebook_name: refills.append(notebook_name)
+            assert manager.repair_pools() == 1
+            assert manager._pools == {"a.ipynb": []} and refills == ["a.ipynb"]
+            assert kernel_id not in manager and second.poll() is not None  # the empty kernel's process is gone
+            for _ in range(50):
+                await asyncio.sleep(0.1)
+                if not connection_file.exists():
+                    break
+            assert not connection_file.exists(), "the replaced kernel's connection file was left behind"
+        finally:
+            if kernel_id in manager:
+                await manager.shutdown_kernel(kernel_id, now=True)
+
+    asyncio.run(scenario())
