@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from grutools.apps.common import _shown, show_figure
+from grutools.apps.figures import _shown, show_figure
 
 
 def figure(y, title="one", heat=None, dash=None):
@@ -99,7 +99,7 @@ def test_arrays_with_gaps_are_compared_as_equal(sent, monkeypatch):
 
 def test_our_copy_of_plotlys_bundle_is_quiet_for_our_widgets(tmp_path, monkeypatch):
     from grutools import template
-    from grutools.apps import common
+    from grutools.apps import figures
 
     target = tmp_path / "static" / "plotly-widget.js"
     assert template.install_bundle(target)
@@ -110,6 +110,6 @@ def test_our_copy_of_plotlys_bundle_is_quiet_for_our_widgets(tmp_path, monkeypat
     # the widgets that load this copy (under Voila) ask for quiet; plotly's own widget does not
     monkeypatch.setenv("VOILA_BASE_URL", "/")
     monkeypatch.setenv(template.SERVED, str(tmp_path))
-    widget = common.figure_widget_class()(go.Figure(go.Scatter(x=[1], y=[2])))
+    widget = figures.figure_widget_class()(go.Figure(go.Scatter(x=[1], y=[2])))
     assert widget._grutools_quiet is True and "_grutools_quiet" in widget.keys
     assert not hasattr(go.FigureWidget(), "_grutools_quiet")

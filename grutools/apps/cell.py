@@ -19,7 +19,8 @@ from ..cell import (
     parameter_rows,
 )
 from ..plots import NAMES, cell_step_figure, unit_sequence_figure
-from .common import LABEL_STYLE, StatusLine, control_layout, guarded, panel_layout, row_layout, show_figure
+from .common import LABEL_STYLE, StatusLine, control_layout, guarded, panel_layout, row_layout
+from .figures import show_figure
 from .guard import protect
 
 PANEL = panel_layout("330px")

@@ -35,8 +35,9 @@ from .common import (
     guarded,
     panel_layout,
     row_layout,
-    show_figure,
+    start_stop_buttons,
 )
+from .figures import show_figure
 from .guard import protect
 
 CURVES = DATA_DIR / "results" / "learning_curves.json"
@@ -116,9 +117,7 @@ class ClaimsExplorer:
         self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="label noise",
                                          style=LABEL_STYLE, layout=control_layout(), continuous_update=False,
                                          readout_format=".1f")
-        self.data_button = widgets.Button(description="Train", icon="play", button_style="primary",
-                                          layout=widgets.Layout(width="145px"))
-        self.data_stop = widgets.Button(description="Stop", icon="stop", disabled=True, layout=widgets.Layout(width="145px"))
+        self.data_button, self.data_stop = start_stop_buttons("Train")
         self.data_runs: list[tuple[str, dict]] = []
         self.data_plot = None
         self.data_job = BackgroundTraining(self._on_data_progress, self._on_data_done, interval=0.3)

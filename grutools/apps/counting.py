@@ -28,9 +28,11 @@ from .common import (
     friendly_error,
     guarded,
     panel_layout,
+    progress_bar,
     row_layout,
-    show_figure,
+    start_stop_buttons,
 )
+from .figures import show_figure
 from .guard import protect
 
 SHOWN_UP_TO = 100  # n's drawn in the recognition picture (the study tests further)
@@ -68,12 +70,8 @@ class CountingExplorer:
                                        layout=control_layout())
         self.seed = widgets.BoundedIntText(value=100, min=0, max=9999, description="seed", style=LABEL_STYLE,
                                            layout=control_layout())
-        self.train_button = widgets.Button(description="Train both", icon="play", button_style="primary",
-                                           layout=widgets.Layout(width="145px"))
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
-                                          layout=widgets.Layout(width="145px"))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress", style=LABEL_STYLE,
-                                            layout=control_layout())
+        self.train_button, self.stop_button = start_stop_buttons("Train both")
+        self.progress = progress_bar()
         self.train_status = StatusLine(layout=control_layout())
         self.job = BackgroundTraining(self._on_progress, self._on_done, interval=0.5)
         train_guard = guarded(self.train_status)

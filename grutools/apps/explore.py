@@ -10,7 +10,8 @@ from ..plots import (
     gradient_through_time_figure,
     unit_timescales_figure,
 )
-from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
+from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded
+from .figures import show_figure
 from .gateviews import GateViews, ShowsGateViews
 from .guard import protect
 

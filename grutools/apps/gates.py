@@ -25,10 +25,11 @@ from .common import (
     friendly_error,
     guarded,
     panel_layout,
-    refresh_figure,
+    progress_bar,
     row_layout,
-    show_figure,
+    start_stop_buttons,
 )
+from .figures import refresh_figure, show_figure
 from .gateviews import GateViews, ShowsGateViews
 from .guard import protect
 from .takeaway import TakeAway
@@ -74,15 +75,11 @@ class GatesExplorer(ShowsGateViews):
                                    description="learning rate", style=LABEL_STYLE, layout=control_layout())
         self.steps = widgets.IntSlider(value=600, min=100, max=3000, step=100, description="training steps",
                                        style=LABEL_STYLE, layout=control_layout(), continuous_update=False)
-        self.train_button = widgets.Button(description="Train", button_style="primary", icon="play",
-                                           layout=widgets.Layout(width="145px"))
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
-                                          layout=widgets.Layout(width="145px"))
+        self.train_button, self.stop_button = start_stop_buttons("Train")
         self.previous_button = widgets.Button(description="Back to the previous model", icon="undo", disabled=True,
                                               layout=widgets.Layout(width="295px"),
                                               tooltip="Training replaces the shown model; this brings the one before back.")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress", style=LABEL_STYLE,
-                                            layout=control_layout())
+        self.progress = progress_bar()
         self.loss_figure: go.FigureWidget | None = None  # each figure widget is made from its first figure
 
         view = dict(style={"description_width": "70px"}, layout=widgets.Layout(width="250px"))

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..plots import gate_heatmaps_figure, saturation_figure, unit_closeup_figure
-from .common import show_figure
+from .figures import show_figure
 
 
 class GateViews:

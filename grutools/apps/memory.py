@@ -13,7 +13,8 @@ from ..models import SequenceModel
 from ..plots import TIMESCALE_SCALE, impulse_figure, timescale_change_figure, timescale_figure, trajectory_figure
 from ..tasks import DATA_DIR, TwoTimescales
 from ..trace import trace
-from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, show_figure
+from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded
+from .figures import show_figure
 from .guard import protect
 
 CHECKPOINTS = {cell: DATA_DIR / "checkpoints" / f"timescales_{cell}.pt" for cell in ("gru", "rnn")}

@@ -33,9 +33,11 @@ from .common import (
     friendly_error,
     guarded,
     panel_layout,
+    progress_bar,
     row_layout,
-    show_figure,
+    start_stop_buttons,
 )
+from .figures import show_figure
 from .guard import protect
 from .takeaway import TakeAway
 
@@ -83,12 +85,8 @@ class GradientExplorer:
                                      layout=control_layout())
         self.race_chrono = widgets.Checkbox(value=False, description="chrono initialisation (T_max = length)",
                                             indent=False, layout=control_layout())
-        self.race_button = widgets.Button(description="Race", button_style="primary", icon="play",
-                                          layout=widgets.Layout(width="145px"))
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
-                                          layout=widgets.Layout(width="145px"))
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress", style=LABEL_STYLE,
-                                            layout=control_layout())
+        self.race_button, self.stop_button = start_stop_buttons("Race")
+        self.progress = progress_bar()
         self.race_status = StatusLine(layout=control_layout())
         self.takeaway = TakeAway()
         self.race_plot = None

@@ -11,17 +11,18 @@ from ..tasks import AddingProblem
 from ..training import History, TrainingDiverged, train
 from .common import (
     LABEL_STYLE,
-    PLOT_CLASS,
     BackgroundTraining,
     Every,
     StatusLine,
     control_layout,
-    figure_widget_class,
     friendly_error,
     guarded,
     panel_layout,
+    progress_bar,
     row_layout,
+    start_stop_buttons,
 )
+from .figures import PLOT_CLASS, figure_widget_class
 from .guard import protect
 from .takeaway import TakeAway
 
@@ -42,12 +43,8 @@ class TrainingDemo(widgets.VBox):
                                         style=LABEL_STYLE, layout=control_layout(), continuous_update=False)
         self.steps = widgets.IntSlider(value=steps, min=50, max=1000, step=50, description="training steps",
                                        style=LABEL_STYLE, layout=control_layout(), continuous_update=False)
-        self.train_button = widgets.Button(description="Train", button_style="primary", icon="play",
-                                           layout=widgets.Layout(width="140px"))
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
-                                          layout=widgets.Layout(width="140px"))
-        self.progress = widgets.IntProgress(value=0, min=0, max=steps, description="progress",
-                                            style=LABEL_STYLE, layout=control_layout())
+        self.train_button, self.stop_button = start_stop_buttons("Train", width="140px")
+        self.progress = progress_bar(steps)
         self.status = StatusLine(layout=control_layout())
         self.takeaway = TakeAway()
         self.runs: dict[str, History] = {}
