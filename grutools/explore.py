@@ -64,6 +64,7 @@ class Exploration:
                              "output and y).")
         self._traces: dict[int, Trace] = {}
         self._gradients: np.ndarray | None = None
+        self._timescales: dict[int, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------------------------------
 
@@ -102,9 +103,11 @@ class Exploration:
         return {g: saturation(self.pooled(g, entry)) for g in gates}
 
     def timescales(self, entry: int = -1) -> np.ndarray | None:
-        """Each unit's time scale 1 / (1 − mean keeping gate) in steps (``None`` for a tanh RNN, which has none)."""
-        gate = KEEPING_GATE.get(self.kind)
-        return None if gate is None else timescales(self.pooled(gate, entry))
+        """Each unit's time scale 1 / (1 − mean keeping gate) in steps (``None`` for a tanh RNN, which has none; cached)."""
+        if entry not in self._timescales:
+            gate = KEEPING_GATE.get(self.kind)
+            self._timescales[entry] = None if gate is None else timescales(self.pooled(gate, entry))
+        return self._timescales[entry]
 
     def entry_names(self) -> list[str]:
         """A name for each entry of a trace's first axis: "layer 1", or "layer 1, backward"."""
