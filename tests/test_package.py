@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from grutools.serving import CHROMIUM, dashboard_url, free_port, launch_chromium, wait_for_dashboard
 
@@ -78,7 +79,13 @@ def test_the_wheel_carries_everything_needed_at_run_time(package):
     import grutools
 
     assert f"Version: {grutools.__version__}" in metadata and "License-Expression: MIT" in metadata
-    assert "Requires-Python: >=3.11" in metadata and "Classifier: Programming Language :: Python :: 3.11" in metadata
+    assert "Classifier: Programming Language :: Python :: 3.11" in metadata
+    # the Python range promised is the one tested: this Python's minor version, and no other
+    promised = SpecifierSet(next(line.split(": ", 1)[1] for line in metadata.splitlines()
+                                 if line.startswith("Requires-Python: ")))
+    here = sys.version_info
+    assert f"{here.major}.{here.minor}.0" in promised and f"{here.major}.{here.minor}.99" in promised
+    assert f"{here.major}.{here.minor + 1}.0" not in promised and f"{here.major}.{here.minor - 1}.99" not in promised
 
 
 def test_the_sdist_carries_what_the_wheel_is_built_from(package):
