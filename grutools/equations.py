@@ -52,6 +52,21 @@ class LSTMGates:
     output: Tensor
 
 
+def check_step(cell: str, x: Tensor, h_prev: Tensor, weight_ih: Tensor, weight_hh: Tensor) -> None:
+    """Raise a ``ValueError`` naming the mismatch when one step's tensors do not fit together."""
+    blocks = gate_blocks(cell)
+    hidden = weight_hh.shape[-1] if weight_hh.dim() == 2 else None
+    if weight_ih.dim() != 2 or hidden is None or weight_hh.shape[0] != blocks * hidden or weight_ih.shape[0] != blocks * hidden:
+        article = "a" if cell == "gru" else "an"
+        raise ValueError(f"{article} {cell.upper()} step needs weight_ih ({blocks} * hidden, input) and weight_hh "
+                         f"({blocks} * hidden, hidden); got {tuple(weight_ih.shape)} and {tuple(weight_hh.shape)}.")
+    if x.shape[-1:] != weight_ih.shape[1:]:
+        raise ValueError(f"x has {x.shape[-1] if x.dim() else 0} features (shape {tuple(x.shape)}) but weight_ih "
+                         f"takes {weight_ih.shape[1]}.")
+    if h_prev.shape[-1:] != (hidden,):
+        raise ValueError(f"h_prev must end in the hidden size {hidden}; got shape {tuple(h_prev.shape)}.")
+
+
 def project(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """``x @ weight.T + bias`` over any leading dimensions: ``(..., in) -> (..., out)``."""
     out = x @ weight.T
@@ -107,6 +122,7 @@ def gru_step(
     >>> torch.allclose(step.hidden, cell(x, h))
     True
     """
+    check_step("gru", x, h_prev, weight_ih, weight_hh)
     return gru_from_projections(
         project(x, weight_ih, bias_ih),
         project(h_prev, weight_hh, bias_hh),
@@ -133,6 +149,7 @@ def lstm_step(
     bias_hh: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One LSTM step, returning ``(h, c)``: ``c = f c_prev + i g``, ``h = o tanh(c)``."""
+    check_step("lstm", x, h_prev, weight_ih, weight_hh)
     return lstm_state(lstm_from_projections(project(x, weight_ih, bias_ih), project(h_prev, weight_hh, bias_hh)), c_prev)
 
 
@@ -158,6 +175,7 @@ def rnn_step(
     nonlinearity: str = "tanh",
 ) -> Tensor:
     """One plain RNN step: ``x (..., input)``, ``h_prev (..., hidden)`` to ``h (..., hidden)``."""
+    check_step("rnn", x, h_prev, weight_ih, weight_hh)
     return rnn_from_projections(project(x, weight_ih, bias_ih), project(h_prev, weight_hh, bias_hh), nonlinearity)
 
 

@@ -97,10 +97,15 @@ class Trainer:
 
     def __init__(self, model: nn.Module, task: Task, lr: float = 1e-2, clip_grad: float | None = 1.0,
                  snapshot_every: int | None = None, settings: dict | None = None) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module (e.g. a grutools.SequenceModel); got {type(model).__name__}.")
+        if not isinstance(task, Task):
+            hint = f" Make one with grutools.make_task({task!r}, length)." if isinstance(task, str) else ""
+            raise TypeError(f"task must be a grutools Task, e.g. AddingProblem(100); got {type(task).__name__}.{hint}")
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr (the learning rate) must be a positive number; got {lr!r}.")
-        if clip_grad is not None and not clip_grad > 0:
-            raise ValueError(f"clip_grad must be positive or None; got {clip_grad!r}.")
+        if clip_grad is not None and not (isinstance(clip_grad, (int, float)) and clip_grad > 0):
+            raise ValueError(f"clip_grad must be a positive number or None; got {clip_grad!r}.")
         expected = getattr(model, "input_size", task.input_size)
         if expected != task.input_size:
             raise ValueError(f"the model takes {expected} input features but the task {task.title!r} has "

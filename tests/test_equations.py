@@ -63,3 +63,22 @@ def test_parameter_count_matches_pytorch(cell, module, layers, bias):
 def test_parameter_count_rejects_unknown_cells():
     with pytest.raises(ValueError, match="cell must be"):
         parameter_count("transformer", 1, 1)
+
+
+def test_a_step_with_tensors_that_do_not_fit_says_which():
+    cell = torch.nn.GRUCell(2, 3)
+    with pytest.raises(ValueError, match=r"x has 3 features .* weight_ih takes 2"):
+        gru_step(torch.randn(3), torch.zeros(3), cell.weight_ih, cell.weight_hh)
+    with pytest.raises(ValueError, match="h_prev must end in the hidden size 3"):
+        gru_step(torch.randn(2), torch.zeros(4), cell.weight_ih, cell.weight_hh)
+    lstm = torch.nn.LSTMCell(2, 3)
+    with pytest.raises(ValueError, match=r"a GRU step needs weight_ih \(3 \* hidden, input\)"):
+        gru_step(torch.randn(2), torch.zeros(3), lstm.weight_ih, lstm.weight_hh)
+    with pytest.raises(ValueError, match="an LSTM step needs"):
+        lstm_step(torch.randn(2), torch.zeros(3), torch.zeros(3), cell.weight_ih, cell.weight_hh)
+    rnn = torch.nn.RNNCell(2, 3)
+    with pytest.raises(ValueError, match="x has 5 features"):
+        rnn_step(torch.randn(4, 5), torch.zeros(4, 3), rnn.weight_ih, rnn.weight_hh)
+    # the same tensors in the right order are fine, with any leading (batch) dimensions
+    h = rnn_step(torch.randn(4, 2), torch.zeros(4, 3), rnn.weight_ih, rnn.weight_hh, rnn.bias_ih, rnn.bias_hh)
+    assert h.shape == (4, 3)

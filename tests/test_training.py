@@ -71,6 +71,12 @@ def test_bad_training_settings():
         train(model, task, steps=0)
     with pytest.raises(ValueError, match="input features"):
         train(model, CopyTask(10), steps=1)
+    with pytest.raises(TypeError, match=r"make_task\('adding', length\)"):
+        train(model, "adding", steps=1)
+    with pytest.raises(TypeError, match="must be a torch.nn.Module"):
+        train("gru", task, steps=1)
+    with pytest.raises(ValueError, match="clip_grad"):
+        train(model, task, clip_grad="1")
 
 
 def test_gru_learns_the_adding_problem_at_100_steps_where_a_tanh_rnn_does_not():
