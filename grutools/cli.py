@@ -4,12 +4,43 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from . import io
 from .models import CELLS, SequenceModel
 from .tasks import TASKS, make_task
 from .training import TrainingDiverged, evaluate, train
+
+
+def ensure_writable(path: str | Path, folder: bool = False) -> None:
+    """Check, before any work, that ``path`` (a file, or with ``folder`` a folder) can be written; ``ValueError`` if not.
+
+    The studies run for minutes to hours and write their results at the end: a wrong
+    ``--out`` must fail at once, not after the work. Creates the folder, as writing would.
+    """
+    path = Path(path)
+    target = path if folder else path.parent
+    if not folder and path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name to write.")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target, prefix=".grutools-check-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write {path}: {error.strerror or error} ({target}). Choose another place; "
+                         "nothing was run.") from None
+
+
+def port_number(text: str) -> int:
+    """A TCP port from the command line, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535; got {text!r}")
+    return port
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -259,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Serve every dashboard with Voila, with grutools' own template and classroom "
                                         "settings (the shipped voila.json). Students open http://SERVER:PORT/. "
                                         "Anything after -- goes to Voila as it is.")
-    p.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
+    p.add_argument("--port", type=port_number, default=8866, help="port (default: 8866)")
     p.add_argument("--ip", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for a classroom)")
     p.add_argument("--max-kernels", type=int, help="most dashboards open at once (default: voila.json's, 40)")
@@ -298,7 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
+        for name, folder in (("out", args.run is _export), ("checkpoints", True)):
+            if getattr(args, name, None):
+                ensure_writable(getattr(args, name), folder)
         return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("stopped (Ctrl-C); the run's results were not written.", file=sys.stderr)
+        return 130
