@@ -62,6 +62,9 @@ class Exploration:
         if (y is None) != (loss is None):
             raise ValueError("the gradient through time needs both y (the target) and loss (a function of the model's "
                              "output and y).")
+        if loss is not None and not callable(loss):
+            raise TypeError(f"loss must be a function loss(model_output, y) -> a number, e.g. "
+                            f"torch.nn.functional.mse_loss; got {type(loss).__name__}.")
         self._traces: dict[int, Trace] = {}
         self._gradients: np.ndarray | None = None
         self._timescales: dict[int, np.ndarray | None] = {}
@@ -161,8 +164,9 @@ def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = 
     Views: gate and state heatmaps aligned with the input's named features, one unit
     close up, gate saturation, each unit's time scale, and, given a target ``y`` and a
     ``loss(output, y)``, the gradient through time. ``x`` is a tensor or array
-    ``(batch, time, features)`` (or ``(time, features)``), or a pandas DataFrame: one
-    sequence, or a long table with a ``sequence_id`` column.
+    ``(batch, time, features)`` (or ``(time, features)``), a pandas DataFrame (one
+    sequence, or a long table with a ``sequence_id`` column), or a CSV file's path laid
+    out like that table.
 
     >>> import torch, grutools
     >>> app = grutools.explore(torch.nn.GRU(2, 4, batch_first=True), torch.randn(3, 10, 2))  # doctest: +SKIP

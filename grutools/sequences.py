@@ -12,13 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 MAX_SEQUENCES = 1000
+MAX_LOCAL_CSV_BYTES = 200 * 2**20  # a file on the caller's own disk (uploads have their own, smaller limit)
 
 
 class SequenceDataError(ValueError):
@@ -91,12 +94,21 @@ class UserSequences:
     def from_any(cls, x: Any, feature_names: Sequence[str] | None = None, sequence_id: str | None = None,
                  batch_first: bool = True) -> UserSequences:
         """From a tensor or array ``(batch, time, features)`` (or ``(time, features)`` for one sequence; time-major
-        if ``batch_first`` is false), or a DataFrame: one sequence, or a long table with a ``sequence_id`` column."""
+        if ``batch_first`` is false), a DataFrame (one sequence, or a long table with a ``sequence_id`` column), or
+        the path of a CSV file laid out like that table."""
         if hasattr(x, "columns") and hasattr(x, "to_numpy"):  # a pandas DataFrame
             return cls.from_table([str(c) for c in x.columns], [list(row) for row in x.itertuples(index=False)],
                                   sequence_id)
+        if isinstance(x, (str, os.PathLike)):
+            path = Path(x)
+            if not path.is_file():
+                raise SequenceDataError(f"x is text, so it was read as a CSV file's path, but there is no file {path}. "
+                                        "Pass a tensor, an array, a DataFrame or the path of a CSV file.")
+            return cls.from_csv(path.read_bytes(), sequence_id, name=path.name, max_bytes=MAX_LOCAL_CSV_BYTES)
         if isinstance(x, torch.Tensor):
             x = x.detach().cpu().numpy()
+        if np.iscomplexobj(x):
+            raise SequenceDataError("x holds complex numbers; the model takes real ones (use x.real or abs(x)).")
         try:
             array = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError):

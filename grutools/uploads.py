@@ -87,13 +87,24 @@ def model_from_bytes(data: bytes, name: str = "the file", max_bytes: int | None 
         if checkpoint.model is None:
             raise ValueError(f"{name} is a grutools file with a training history but no model.")
         model = checkpoint.model
-        return model, (f"a grutools {model.cell.upper()} ({model.num_layers} layer(s) of {model.hidden_size} units, "
-                       f"{model.input_size} input features)")
+        return check_finite(model, name), (f"a grutools {model.cell.upper()} ({model.num_layers} layer(s) of "
+                                           f"{model.hidden_size} units, {model.input_size} input features)")
     if isinstance(payload, nn.Module):  # weights_only never returns one; kept for clarity
         raise ValueError(f"{name} holds a whole module; save its state_dict instead.")
     if not isinstance(payload, Mapping):
         raise ValueError(f"{name} holds a {type(payload).__name__}, not a state_dict or a grutools file.")
-    return recurrent_from_state_dict(payload, name)
+    module, note = recurrent_from_state_dict(payload, name)
+    return check_finite(module, name), note
+
+
+def check_finite(model: nn.Module, name: str = "the file") -> nn.Module:
+    """``model`` itself if every weight is finite; else a ``ValueError`` naming the first bad tensor."""
+    for key, value in model.state_dict().items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            bad = int((~torch.isfinite(value)).sum())
+            raise ValueError(f"{name}: {bad} of the {value.numel()} values of {key} are NaN or infinite (did its "
+                             "training diverge?), so every gate and state would be NaN. Save the model from before.")
+    return model
 
 
 def load_gru(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> nn.GRU:
@@ -112,6 +123,7 @@ def load_gru(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> nn.GRU:
     if not isinstance(state, Mapping):
         raise ValueError(f"{name} holds a {type(state).__name__}, not a state_dict.")
     module, _ = recurrent_from_state_dict(state, name)
+    check_finite(module, name)
     if not isinstance(module, nn.GRU):
         recurrent = module.weight_hh_l0
         raise ValueError(f"{name}: weight_hh_l0 is {tuple(recurrent.shape)}, not (3 * hidden, hidden) as in a GRU "

@@ -85,7 +85,9 @@ def test_explore_takes_a_numpy_array_and_a_long_dataframe_for_an_lstm():
     (np.random.randn(2, 5, 4), "the data has 4 feature column"),
     (np.array([[1.0, np.nan]]), "NaN at step 1, feature 2"),
     (np.array([[1.0, np.inf]]), "infinite value"),
-    ("text", "must be numbers"),
+    ("no-such-file.csv", "read as a CSV file's path, but there is no file no-such-file.csv"),
+    (np.zeros((1, 4, 2), dtype=complex), "complex numbers"),
+    ([[["a", "b"]]], "must be numbers"),
 ])
 def test_explore_names_what_is_wrong_with_the_data(data, message):
     with pytest.raises(SequenceDataError, match=message):
@@ -95,6 +97,8 @@ def test_explore_names_what_is_wrong_with_the_data(data, message):
 def test_explore_refuses_half_a_gradient_request_and_a_model_without_a_recurrent_layer():
     with pytest.raises(ValueError, match="needs both y"):
         Exploration(nn.GRU(2, 3, batch_first=True), np.zeros((1, 4, 2)), y=np.zeros(3))
+    with pytest.raises(TypeError, match="loss must be a function"):
+        Exploration(nn.GRU(2, 3, batch_first=True), np.zeros((1, 4, 2)), y=np.zeros(3), loss="mse")
     with pytest.raises(TypeError, match="holds no torch.nn.GRU"):
         grutools.explore(nn.Linear(2, 2), np.zeros((1, 4, 2)))
 
@@ -127,6 +131,8 @@ def bad_model_files():
          "fit no recurrent layer"),
         ("empty.pt", b"", "is empty"),
         ("tensor.pt", saved(torch.zeros(3)), "holds a Tensor, not a state_dict"),
+        ("diverged.pt", saved({k: v * float("nan") for k, v in nn.GRU(2, 3).state_dict().items()}),
+         "of weight_ih_l0 are NaN or infinite (did its training diverge?)"),
     ]
 
 
@@ -189,6 +195,14 @@ def test_dashboard_06_gives_every_wrong_file_a_sentence_and_keeps_working():
         assert message in html.unescape(dashboard.csv_status.value), (name, dashboard.csv_status.value)
     dashboard.use_example()  # and it still works
     assert "grutools-ok" in dashboard.csv_status.value and dashboard.views.children
+
+
+def test_explore_reads_a_csv_files_path(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_bytes(CSV)
+    app = grutools.explore(nn.GRU(2, 3, batch_first=True), str(path), sequence_id="id")
+    assert app.exploration.data.ids == ["a", "b"] and app.exploration.data.feature_names == ["speed", "load"]
+    assert len(grutools.explore(nn.GRU(2, 3, batch_first=True), path, sequence_id="id").sequence.options) == 2
 
 
 def test_user_sequences_from_a_csv_split_by_id():
