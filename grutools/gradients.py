@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from .equations import gru_from_projections, lstm_from_projections, lstm_state, project, rnn_from_projections
-from .models import SequenceModel, check_sequence
+from .models import SequenceModel, check_dtype, check_sequence
 from .tasks import sequence_loss
 from .trace import layer_states, layer_weights
 
@@ -61,6 +61,7 @@ def gradient_norms(model: SequenceModel, x: Tensor, y: Tensor) -> Tensor:
     if not isinstance(model, SequenceModel):
         raise TypeError(f"gradient_norms() takes a grutools.SequenceModel; got {type(model).__name__}.")
     check_sequence(x, model.input_size)
+    check_dtype(x, model.core.weight_ih_l0)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"x has {x.shape[0]} sequences but y has {y.shape[0]}; they must match.")
     with torch.enable_grad():

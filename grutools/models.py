@@ -11,6 +11,13 @@ CELLS = ("rnn", "gru", "lstm")
 READOUTS = ("last", "all")
 
 
+def check_dtype(x: Tensor, weight: Tensor, name: str = "x") -> None:
+    """A ``TypeError`` naming the conversion when ``x`` is not in the weights' dtype (torch says "mat1 and mat2")."""
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{name} is {x.dtype} but the module's weights are {weight.dtype}; convert {name} with "
+                        f"{name}.to({weight.dtype}).")
+
+
 def check_sequence(x: Any, input_size: int, batch_first: bool = True, name: str = "x") -> Tensor:
     """Check that ``x`` is a finite float batch of sequences and return it.
 
@@ -129,6 +136,7 @@ class SequenceModel(nn.Module):
     def forward(self, x: Tensor, h0: Tensor | tuple[Tensor, Tensor] | None = None) -> Tensor:
         """Predict from ``x (batch, time, input_size)``; see the class docstring for the output shape."""
         check_sequence(x, self.input_size)
+        check_dtype(x, self.core.weight_ih_l0)
         states, _ = self.core(x, h0)
         return self.predict_from_states(states)
 

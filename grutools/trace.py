@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .equations import gru_from_projections, linear_scan, lstm_from_projections, project, rnn_from_projections
-from .models import SequenceModel, check_sequence
+from .models import SequenceModel, check_dtype, check_sequence
 
 SUPPORTED = (nn.GRU, nn.LSTM, nn.RNN)
 
@@ -222,9 +222,7 @@ def trace_layer(core: nn.RNNBase, inputs, h0=None) -> Trace:
         check_sequence(inputs, core.input_size, batch_first=core.batch_first)
         time_major = inputs.transpose(0, 1) if core.batch_first else inputs
     weight = core.weight_ih_l0
-    if time_major.dtype != weight.dtype:
-        raise TypeError(f"x is {time_major.dtype} but the module's weights are {weight.dtype}; convert x with "
-                        f"x.to({weight.dtype}).")
+    check_dtype(time_major, weight)
     time_major = time_major.to(weight.device)
     batch = time_major.shape[1]
     h_init, c_init = _initial_state(core, h0, batch, time_major)

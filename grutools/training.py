@@ -130,6 +130,7 @@ class Trainer:
         model = self.model
         model.train()
         step = self.steps_done + 1
+        x, y = batch_for(model, x, y)
         loss = self.task.loss(model(x), y)
         value = loss.item()
         if not math.isfinite(value):
@@ -239,11 +240,23 @@ def train(
 
 
 @torch.no_grad()
+def batch_for(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """A task's batch (float32, on the CPU) in the model's floating dtype and on its device; class labels stay integers."""
+    parameter = next(model.parameters(), None)
+    if parameter is None:
+        return x, y
+
+    def move(t: Tensor) -> Tensor:
+        return t.to(parameter.device, parameter.dtype) if t.is_floating_point() else t.to(parameter.device)
+
+    return move(x), move(y)
+
+
 def evaluate(model: nn.Module, task: Task, batch_size: int = 256, seed: int = 1234, split: str = "test") -> float:
     """The model's loss on one fixed batch of the task (held-out years for real data)."""
     was_training = model.training
     model.eval()
-    x, y = task.sample(batch_size, seed=seed, split=split)
+    x, y = batch_for(model, *task.sample(batch_size, seed=seed, split=split))
     value = task.loss(model(x), y).item()
     model.train(was_training)
     return value

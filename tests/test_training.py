@@ -94,3 +94,27 @@ def test_gru_learns_the_adding_problem_at_100_steps_where_a_tanh_rnn_does_not():
         results[cell] = evaluate(model, task, batch_size=1000)
     assert results["gru"] < 0.01, results
     assert results["rnn"] > 0.1, results
+
+
+@pytest.mark.parametrize("cell, task", [("gru", AddingProblem(12)), ("lstm", CopyTask(10))])
+def test_a_double_precision_model_trains_on_the_tasks_float32_batches(cell, task):
+    """The task's batches follow the model's dtype (class labels stay integers); the run matches float32's closely."""
+    runs = {}
+    for dtype in (torch.float32, torch.float64):
+        model = SequenceModel(cell, hidden_size=6, seed=0, **task.model_kwargs()).to(dtype)
+        history = train(model, task, steps=5, seed=0, clip_grad=None)
+        assert next(model.parameters()).dtype == dtype
+        runs[dtype] = (history.loss, evaluate(model, task))
+    assert runs[torch.float32][0] == pytest.approx(runs[torch.float64][0], rel=1e-4)
+    assert runs[torch.float32][1] == pytest.approx(runs[torch.float64][1], rel=1e-4)
+
+
+def test_a_batch_in_the_wrong_dtype_is_named_by_the_model():
+    from grutools import gradient_norms
+
+    model, task = small()
+    x, y = task.sample(4, seed=0)
+    with pytest.raises(TypeError, match=r"x is torch.float64 but the module's weights are torch.float32; convert x"):
+        model(x.double())
+    with pytest.raises(TypeError, match="convert x with x.to"):
+        gradient_norms(model.double(), x, y)
