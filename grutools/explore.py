@@ -51,8 +51,12 @@ class Exploration:
             next(cls for cls in (nn.GRU, nn.LSTM, nn.RNN) if isinstance(self.layer, cls))]
         # a bare recurrent module takes its own layout; a SequenceModel and (by assumption) a user's model batch-first
         self.batch_first = self.layer.batch_first if isinstance(model, SUPPORTED) else True
-        self.data = data if isinstance(data, UserSequences) else UserSequences.from_any(
-            data, feature_names, sequence_id, batch_first=self.batch_first)
+        if isinstance(data, UserSequences):
+            self.data = data
+        elif is_token_ids(data) and not isinstance(model, (SequenceModel, *SUPPORTED)):
+            self.data = UserSequences.from_tokens(data, vocabulary=feature_names)  # for the model's embedding
+        else:
+            self.data = UserSequences.from_any(data, feature_names, sequence_id, batch_first=self.batch_first)
         if isinstance(model, (SequenceModel, *SUPPORTED)):
             self.data.check_width(self.layer.input_size)
         self.directions = 2 if self.layer.bidirectional else 1
@@ -73,8 +77,14 @@ class Exploration:
 
     def model_input(self, index: int) -> torch.Tensor:
         """Sequence ``index`` as the model takes it: ``(1, time, features)``, or time-major for such a layer."""
+        return self._as_input(self.data.sequences[index][None])
+
+    def _as_input(self, batch: np.ndarray) -> torch.Tensor:
+        """A batch ``(batch, time, features)`` as the model takes it: token ids as integers, else in its dtype."""
         weight = self.layer.weight_ih_l0
-        x = torch.as_tensor(self.data.sequences[index], dtype=weight.dtype, device=weight.device)[None]
+        if self.data.tokens:
+            return torch.as_tensor(batch[..., 0], dtype=torch.long, device=weight.device)  # (batch, time)
+        x = torch.as_tensor(batch, dtype=weight.dtype, device=weight.device)
         return x if self.batch_first else x.transpose(0, 1)
 
     def trace(self, index: int) -> Trace:
@@ -87,9 +97,19 @@ class Exploration:
             try:
                 rnn = None if isinstance(self.model, (SequenceModel, *SUPPORTED)) else self.layer_name
                 self._traces[index] = trace(self.model, self.model_input(index), rnn=rnn)
+            except RuntimeError as error:  # the user's own forward refused the input
+                raise SequenceDataError(self._cannot_run(index, error)) from error
             finally:
                 self.model.train(was_training)
         return self._traces[index]
+
+    def _cannot_run(self, index: int, error: RuntimeError) -> str:
+        message = f"{type(self.model).__name__} could not run on sequence {self.data.ids[index]}: " \
+                  f"{str(error).splitlines()[0][:200]}"
+        embeds = any(isinstance(m, nn.Embedding) for m in self.model.modules())
+        if embeds and not self.data.tokens:
+            message += " It embeds token ids: pass integers shaped (batch, time), not features."
+        return message
 
     def values(self, index: int, entry: int = -1) -> dict[str, np.ndarray]:
         """Every quantity of one sequence, one layer-direction ``entry``: ``{name: (time, hidden)}``."""
@@ -129,10 +149,7 @@ class Exploration:
             lengths = {len(s) for s in self.data.sequences}
             if len(lengths) > 1:
                 raise SequenceDataError("the gradient through time needs sequences of equal length, run as one batch.")
-            weight = self.layer.weight_ih_l0
-            x = torch.as_tensor(np.stack(self.data.sequences), dtype=weight.dtype, device=weight.device)
-            if not self.batch_first:
-                x = x.transpose(0, 1)
+            x = self._as_input(np.stack(self.data.sequences))
             caught = {}
 
             def hook(module, args, output):
@@ -157,6 +174,18 @@ class Exploration:
         return self._gradients
 
 
+def is_token_ids(x: Any) -> bool:
+    """Whether ``x`` looks like token ids: integers shaped ``(batch, time)`` or ``(time,)`` (or lists of them)."""
+    if isinstance(x, torch.Tensor):
+        return not x.is_floating_point() and not x.is_complex() and x.dtype != torch.bool and x.dim() in (1, 2)
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "iu" and x.ndim in (1, 2)
+    if isinstance(x, (list, tuple)) and x:
+        first = x[0]
+        return isinstance(first, (list, tuple)) and bool(first) and all(isinstance(t, int) for t in first)
+    return False
+
+
 def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = None, rnn: str | None = None,
             feature_names: Sequence[str] | None = None, sequence_id: str | None = None):
     """A widget app showing ``model``'s recurrent layer on your sequences ``x``.
@@ -166,7 +195,8 @@ def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = 
     ``loss(output, y)``, the gradient through time. ``x`` is a tensor or array
     ``(batch, time, features)`` (or ``(time, features)``), a pandas DataFrame (one
     sequence, or a long table with a ``sequence_id`` column), or a CSV file's path laid
-    out like that table.
+    out like that table. For a model that embeds token ids, ``x`` is the ids: integers
+    ``(batch, time)`` (or a list of lists), and ``feature_names`` may give the vocabulary.
 
     >>> import torch, grutools
     >>> app = grutools.explore(torch.nn.GRU(2, 4, batch_first=True), torch.randn(3, 10, 2))  # doctest: +SKIP

@@ -71,6 +71,8 @@ class UserSequences:
         if len(self.feature_names) != self.input_size:
             raise SequenceDataError(f"{len(self.feature_names)} feature names for {self.input_size} features.")
         self.ids = [str(i) for i in (ids if ids is not None else range(len(arrays)))]
+        self.vocabulary: list[str] | None = None
+        self.tokens = False  # each sequence's one feature is a token id, the input of the model's embedding
         shown = ", ".join(self.feature_names[:4]) + (", ..." if len(self.feature_names) > 4 else "")
         self.title = title if title != "your sequences" else f"{shown} (each scaled to 0-1; hover for values)"
 
@@ -85,6 +87,10 @@ class UserSequences:
 
     def step_labels(self, x) -> list[str]:
         rows = np.asarray(x)
+        if self.tokens:
+            words = self.vocabulary
+            return [f"token {int(t)}" + (f" {words[int(t)]!r}" if words and 0 <= int(t) < len(words) else "")
+                    for t in rows[:, 0]]
         names = self.feature_names
         return [", ".join(f"{names[j]} {rows[t, j]:.3g}" for j in range(min(len(names), 6))) for t in range(len(rows))]
 
@@ -121,6 +127,36 @@ class UserSequences:
         elif array.ndim != 3:
             raise SequenceDataError(f"x must be (batch, time, features) or (time, features); got shape {array.shape}.")
         return cls(list(array), feature_names)
+
+    @classmethod
+    def from_tokens(cls, x: Any, vocabulary: Sequence[str] | None = None) -> UserSequences:
+        """Token ids for a model that embeds them: ``(batch, time)`` or ``(time,)`` integers, or a list of lists
+        (sequences of different lengths). ``vocabulary[i]`` names token ``i`` in the hover labels."""
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        if isinstance(x, np.ndarray):
+            rows = [x] if x.ndim == 1 else list(x)
+            if x.ndim not in (1, 2):
+                raise SequenceDataError(f"token ids must be (batch, time) or (time,); got shape {x.shape}.")
+        else:
+            rows = list(x)
+            if rows and np.ndim(rows[0]) == 0:
+                rows = [rows]
+        arrays = []
+        for i, row in enumerate(rows):
+            array = np.asarray(row)
+            if array.dtype.kind not in "iu" or array.ndim != 1:
+                raise SequenceDataError(f"sequence {i}: token ids must be a row of integers; got {array.dtype} "
+                                        f"shaped {array.shape}.")
+            if len(array) and array.min() < 0:
+                raise SequenceDataError(f"sequence {i} has the negative token id {int(array.min())}.")
+            if len(array) and array.max() >= 2**24:  # kept as float32 for the views, exact below 2**24
+                raise SequenceDataError(f"sequence {i} has the token id {int(array.max())}; ids up to 16,777,215 "
+                                        "can be shown.")
+            arrays.append(array[:, None].astype(np.float64))
+        data = cls(arrays, ["token"], title="token ids (hover for each token)")
+        data.tokens, data.vocabulary = True, list(vocabulary) if vocabulary is not None else None
+        return data
 
     @classmethod
     def from_table(cls, header: Sequence[str], rows: Sequence[Sequence[Any]], sequence_id: str | None = None,

@@ -211,3 +211,60 @@ def test_user_sequences_from_a_csv_split_by_id():
     np.testing.assert_array_equal(data.sequences[1], [[1, 1], [0, 0]])
     one = UserSequences.from_csv(b"speed,load\n1,2\n3,4\n")
     assert len(one) == 1 and one.sequences[0].shape == (2, 2)
+
+
+class TokenTagger(nn.Module):
+    """A practitioner's text model: token ids -> embedding -> GRU -> a tag per step."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(20, 4)
+        self.rnn = nn.GRU(4, 6, batch_first=True)
+        self.out = nn.Linear(6, 3)
+
+    def forward(self, tokens):
+        states, _ = self.rnn(self.embed(tokens))
+        return self.out(states)
+
+
+def test_explore_a_model_that_embeds_token_ids():
+    torch.manual_seed(0)
+    model = TokenTagger()
+    tokens = torch.randint(0, 20, (3, 7))
+    tags = torch.randint(0, 3, (3, 7))
+
+    def loss(out, y):
+        return nn.functional.cross_entropy(out.reshape(-1, 3), y.reshape(-1))
+
+    app = grutools.explore(model, tokens, y=tags, loss=loss, feature_names=[f"w{i}" for i in range(20)])
+    ex = app.exploration
+    assert ex.data.tokens and ex.data.feature_names == ["token"]
+    # the gates are those of the GRU run on the embedded tokens, by PyTorch's own GRU cell, step by step
+    cell = nn.GRUCell(4, 6)
+    cell.load_state_dict({k[:-3]: v for k, v in model.rnn.state_dict().items()})
+    h = torch.zeros(1, 6)
+    expected = []
+    with torch.no_grad():
+        for token in tokens[2]:
+            h = cell(model.embed(token[None]), h)
+            expected.append(h[0].numpy())
+    np.testing.assert_allclose(ex.values(2)["hidden"], np.array(expected), rtol=1e-5, atol=1e-6)
+    # the gradient through time against autograd on the whole batch
+    states = model.rnn(model.embed(tokens))[0]
+    states.retain_grad()
+    loss(model.out(states), tags).backward()
+    np.testing.assert_allclose(ex.gradients(), states.grad.norm(dim=-1).numpy(), rtol=1e-5, atol=1e-7)
+    word = int(tokens[0, 0])
+    assert ex.data.step_labels(ex.data.sequences[0])[0] == f"token {word} 'w{word}'"
+    assert len(grutools.explore(model, [[1, 2, 3], [4, 5]]).sequence.options) == 2  # different lengths
+
+
+@pytest.mark.parametrize("data, message", [
+    ([[1, -2]], "negative token id -2"),
+    (torch.full((1, 3), 2**25), "ids up to 16,777,215"),
+    (np.zeros((2, 3, 4), dtype=np.float32), "It embeds token ids: pass integers shaped \\(batch, time\\)"),
+])
+def test_explore_names_what_is_wrong_with_token_ids(data, message):
+    with pytest.raises(SequenceDataError, match=message):
+        app = grutools.explore(TokenTagger(), data)
+        app.exploration.trace(0)
