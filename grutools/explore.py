@@ -34,12 +34,14 @@ class Exploration:
         data: the sequences (:class:`UserSequences`, or anything :meth:`UserSequences.from_any` takes).
         rnn: the recurrent layer's name when the model holds several.
         y, loss: a target for the whole batch and ``loss(model_output, y)``, for the gradient through time.
-        feature_names: names of the input features (a DataFrame's columns by default).
+        feature_names: names of the input features (a DataFrame's columns by default), or for token ids the
+            vocabulary.
+        batch_first: whether the model takes ``(batch, time, ...)``; by default, what its recurrent layer takes.
     """
 
     def __init__(self, model: nn.Module, data: Any, rnn: str | None = None, y: Any = None,
                  loss: Callable | None = None, feature_names: Sequence[str] | None = None,
-                 sequence_id: str | None = None) -> None:
+                 sequence_id: str | None = None, batch_first: bool | None = None) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"explore() takes a torch.nn.Module; got {type(model).__name__}.")
         if isinstance(model, SequenceModel):
@@ -49,12 +51,13 @@ class Exploration:
         self.model = model
         self.kind = {nn.GRU: "gru", nn.LSTM: "lstm", nn.RNN: "rnn"}[
             next(cls for cls in (nn.GRU, nn.LSTM, nn.RNN) if isinstance(self.layer, cls))]
-        # a bare recurrent module takes its own layout; a SequenceModel and (by assumption) a user's model batch-first
-        self.batch_first = self.layer.batch_first if isinstance(model, SUPPORTED) else True
+        # a model takes, unless the caller says otherwise, the layout of its recurrent layer (checked once traced)
+        self.batch_first = self.layer.batch_first if batch_first is None else bool(batch_first)
         if isinstance(data, UserSequences):
             self.data = data
         elif is_token_ids(data) and not isinstance(model, (SequenceModel, *SUPPORTED)):
-            self.data = UserSequences.from_tokens(data, vocabulary=feature_names)  # for the model's embedding
+            self.data = UserSequences.from_tokens(data, vocabulary=feature_names,  # for the model's embedding
+                                                  batch_first=self.batch_first)
         else:
             self.data = UserSequences.from_any(data, feature_names, sequence_id, batch_first=self.batch_first)
         if isinstance(model, (SequenceModel, *SUPPORTED)):
@@ -83,8 +86,9 @@ class Exploration:
         """A batch ``(batch, time, features)`` as the model takes it: token ids as integers, else in its dtype."""
         weight = self.layer.weight_ih_l0
         if self.data.tokens:
-            return torch.as_tensor(batch[..., 0], dtype=torch.long, device=weight.device)  # (batch, time)
-        x = torch.as_tensor(batch, dtype=weight.dtype, device=weight.device)
+            x = torch.as_tensor(batch[..., 0], dtype=torch.long, device=weight.device)  # (batch, time)
+        else:
+            x = torch.as_tensor(batch, dtype=weight.dtype, device=weight.device)
         return x if self.batch_first else x.transpose(0, 1)
 
     def trace(self, index: int) -> Trace:
@@ -96,11 +100,18 @@ class Exploration:
             self.model.eval()
             try:
                 rnn = None if isinstance(self.model, (SequenceModel, *SUPPORTED)) else self.layer_name
-                self._traces[index] = trace(self.model, self.model_input(index), rnn=rnn)
+                traced = trace(self.model, self.model_input(index), rnn=rnn)
             except RuntimeError as error:  # the user's own forward refused the input
                 raise SequenceDataError(self._cannot_run(index, error)) from error
             finally:
                 self.model.train(was_training)
+            steps, length = traced.hidden.shape[2], len(self.data.sequences[index])
+            if steps != length:  # the model read the sequence's steps as a batch: the other layout
+                raise SequenceDataError(
+                    f"the model's {self.kind.upper()} ran {steps} step(s) on sequence {self.data.ids[index]}, which has "
+                    f"{length}: the model seems to take its input {'time' if self.batch_first else 'batch'}-first. "
+                    f"Pass batch_first={not self.batch_first} to explore().")
+            self._traces[index] = traced
         return self._traces[index]
 
     def _cannot_run(self, index: int, error: RuntimeError) -> str:
@@ -187,7 +198,8 @@ def is_token_ids(x: Any) -> bool:
 
 
 def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = None, rnn: str | None = None,
-            feature_names: Sequence[str] | None = None, sequence_id: str | None = None):
+            feature_names: Sequence[str] | None = None, sequence_id: str | None = None,
+            batch_first: bool | None = None):
     """A widget app showing ``model``'s recurrent layer on your sequences ``x``.
 
     Views: gate and state heatmaps aligned with the input's named features, one unit
@@ -195,7 +207,8 @@ def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = 
     ``loss(output, y)``, the gradient through time. ``x`` is a tensor or array
     ``(batch, time, features)`` (or ``(time, features)``), a pandas DataFrame (one
     sequence, or a long table with a ``sequence_id`` column), or a CSV file's path laid
-    out like that table. For a model that embeds token ids, ``x`` is the ids: integers
+    out like that table, batch-first unless ``batch_first=False`` (by default the layout of
+    the model's recurrent layer). For a model that embeds token ids, ``x`` is the ids: integers
     ``(batch, time)`` (or a list of lists), and ``feature_names`` may give the vocabulary.
 
     >>> import torch, grutools
@@ -204,4 +217,4 @@ def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = 
     from .apps.explore import ModelExplorer
 
     return ModelExplorer(Exploration(model, x, rnn=rnn, y=y, loss=loss, feature_names=feature_names,
-                                     sequence_id=sequence_id))
+                                     sequence_id=sequence_id, batch_first=batch_first))

@@ -129,11 +129,14 @@ class UserSequences:
         return cls(list(array), feature_names)
 
     @classmethod
-    def from_tokens(cls, x: Any, vocabulary: Sequence[str] | None = None) -> UserSequences:
-        """Token ids for a model that embeds them: ``(batch, time)`` or ``(time,)`` integers, or a list of lists
-        (sequences of different lengths). ``vocabulary[i]`` names token ``i`` in the hover labels."""
+    def from_tokens(cls, x: Any, vocabulary: Sequence[str] | None = None, batch_first: bool = True) -> UserSequences:
+        """Token ids for a model that embeds them: ``(batch, time)`` (``(time, batch)`` if not ``batch_first``) or
+        ``(time,)`` integers, or a list of lists (sequences of different lengths). ``vocabulary[i]`` names token
+        ``i`` in the hover labels."""
         if isinstance(x, torch.Tensor):
             x = x.detach().cpu().numpy()
+        if isinstance(x, np.ndarray) and x.ndim == 2 and not batch_first:
+            x = x.T
         if isinstance(x, np.ndarray):
             rows = [x] if x.ndim == 1 else list(x)
             if x.ndim not in (1, 2):

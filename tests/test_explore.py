@@ -268,3 +268,33 @@ def test_explore_names_what_is_wrong_with_token_ids(data, message):
     with pytest.raises(SequenceDataError, match=message):
         app = grutools.explore(TokenTagger(), data)
         app.exploration.trace(0)
+
+
+class Encoder(nn.Module):
+    """A seq2seq encoder as in PyTorch's tutorial: token ids (time, batch), a time-major GRU."""
+
+    def __init__(self, transpose=False):
+        super().__init__()
+        self.transpose = transpose  # True: takes (batch, time) and transposes for its GRU itself
+        self.embed = nn.Embedding(12, 3)
+        self.gru = nn.GRU(3, 5)
+
+    def forward(self, tokens):
+        return self.gru(self.embed(tokens.T if self.transpose else tokens))[0]
+
+
+def test_explore_follows_a_time_major_model_and_says_when_the_layout_guess_is_wrong():
+    torch.manual_seed(0)
+    model = Encoder()
+    tokens = torch.randint(0, 12, (6, 4))  # (time, batch), as the model takes them
+    ex = grutools.explore(model, tokens).exploration
+    assert len(ex.data) == 4 and all(len(s) == 6 for s in ex.data.sequences)
+    expected = model.gru(model.embed(tokens))[0].detach()  # (time, batch, hidden)
+    np.testing.assert_allclose(ex.values(3)["hidden"], expected[:, 3].numpy(), rtol=1e-5, atol=1e-6)
+    # a model that transposes for its time-major GRU itself: the default guess (time-first) is wrong, and said so
+    inside = Encoder(transpose=True)
+    wrong = r"ran 1 step\(s\) on sequence 0, which has 4: .* batch-first. Pass batch_first=True"
+    with pytest.raises(SequenceDataError, match=wrong):
+        grutools.explore(inside, tokens.T)
+    ex = grutools.explore(inside, tokens.T, batch_first=True).exploration
+    np.testing.assert_allclose(ex.values(3)["hidden"], inside(tokens.T)[:, 3].detach().numpy(), rtol=1e-5, atol=1e-6)
