@@ -115,8 +115,8 @@ class Exploration:
         return self._traces[index]
 
     def _cannot_run(self, index: int, error: RuntimeError) -> str:
-        message = f"{type(self.model).__name__} could not run on sequence {self.data.ids[index]}: " \
-                  f"{str(error).splitlines()[0][:200]}"
+        message = (f"{type(self.model).__name__} could not run on sequence {self.data.ids[index]}: "
+                   f"{str(error).splitlines()[0][:200]}")
         embeds = any(isinstance(m, nn.Embedding) for m in self.model.modules())
         if embeds and not self.data.tokens:
             message += " It embeds token ids: pass integers shaped (batch, time), not features."
