@@ -24,6 +24,7 @@ QUANTITIES = {"gru": ("update", "reset", "candidate", "hidden"), "lstm": ("forge
               "rnn": ("hidden",)}
 KEEPING_GATE = {"gru": "update", "lstm": "forget"}  # the gate whose mean gives a unit's time scale, 1 / (1 - mean)
 POOLED = 64  # sequences pooled for saturation and time scales
+MAX_VALUES = 200_000_000  # gate and state values kept for the views (float32: 800 MB)
 
 
 class Exploration:
@@ -65,6 +66,12 @@ class Exploration:
         self.directions = 2 if self.layer.bidirectional else 1
         self.entries = self.layer.num_layers * self.directions
         self.quantities = QUANTITIES[self.kind]
+        steps = sum(len(s) for s in self.data.sequences)
+        per_step = self.layer.hidden_size * len(self.quantities) * self.entries
+        if steps * per_step > MAX_VALUES:
+            raise SequenceDataError(f"{steps:,} steps in all, for a layer of {self.layer.hidden_size} units, would take "
+                                    f"{steps * per_step * 4 / 2**30:.1f} GB of gate and state values; pass fewer or "
+                                    f"shorter sequences (at most {MAX_VALUES // per_step:,} steps in all for this model).")
         self.y, self.loss = y, loss
         if (y is None) != (loss is None):
             raise ValueError("the gradient through time needs both y (the target) and loss (a function of the model's "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import io
 
 import numpy as np
@@ -298,3 +299,29 @@ def test_explore_follows_a_time_major_model_and_says_when_the_layout_guess_is_wr
         grutools.explore(inside, tokens.T)
     ex = grutools.explore(inside, tokens.T, batch_first=True).exploration
     np.testing.assert_allclose(ex.values(3)["hidden"], inside(tokens.T)[:, 3].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_long_sequence_is_shown_a_window_at_a_time_and_a_huge_one_is_refused(monkeypatch):
+    from grutools.apps import explore as explore_app
+
+    torch.manual_seed(0)
+    gru = nn.GRU(2, 3, batch_first=True)
+    x = torch.randn(2, 2500, 2)
+    app = grutools.explore(gru, x)
+    assert app.window.layout.display is None and app.window.max == 2500 - explore_app.WINDOW + 1
+    expected = grutools.trace(gru, x).hidden[0, 1].numpy()  # (time, hidden)
+    app.sequence.value = 1
+    app.window.value = 1501
+    shown = next(t for t in app.heatmaps.data if t.type == "heatmap" and t.name == "hidden state h")
+    steps = np.asarray(shown.x)
+    assert steps[0] == 1501 and steps[-1] == 2500 and len(steps) == explore_app.WINDOW
+    order = [int(label.split()[1]) for label in shown.y]
+    np.testing.assert_allclose(heatmap(app.heatmaps, "hidden state h"), expected[1500:2500, order].T, atol=1e-5)
+    line = next(t for t in app.closeup.data if t.name == "hidden state h")
+    assert np.asarray(line.x)[0] == 1501 and "steps 1501-2500 of 2500" in app.heatmaps.layout.title.text
+    short = grutools.explore(gru, x[:, :50])
+    assert short.window.layout.display == "none" and len(next(t for t in short.heatmaps.data
+                                                              if t.type == "heatmap").x) == 50
+    monkeypatch.setattr(importlib.import_module("grutools.explore"), "MAX_VALUES", 10_000)
+    with pytest.raises(SequenceDataError, match=r"5,000 steps in all, for a layer of 3 units.*at most 833 steps"):
+        grutools.explore(gru, x)

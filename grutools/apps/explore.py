@@ -15,6 +15,8 @@ from .figures import show_figure
 from .gateviews import GateViews, ShowsGateViews
 from .guard import protect
 
+WINDOW = 1000  # steps drawn at once: a longer sequence is shown a window at a time (the figures grow with the steps)
+
 
 class ModelExplorer(ShowsGateViews, widgets.VBox):
     """The explore views of one :class:`~grutools.explore.Exploration`, with controls for sequence, layer and unit.
@@ -36,14 +38,18 @@ class ModelExplorer(ShowsGateViews, widgets.VBox):
         self.entry.layout.display = None if ex.entries > 1 else "none"
         self.unit = widgets.Dropdown(options=[(f"unit {u}", u) for u in range(ex.layer.hidden_size)], value=0,
                                      description="unit", style=LABEL_STYLE, layout=control_layout())
+        self.window = widgets.IntSlider(value=1, min=1, max=1, step=max(1, WINDOW // 10), description="from step",
+                                        continuous_update=False, style=LABEL_STYLE, layout=control_layout())
         self.views = GateViews()  # the gate views of dashboard 02, configured for this model and these sequences
         self.timescale_plot = self.gradient_plot = None
         self.summary = widgets.HTML()
         self.sequence.observe(guard(lambda _: self.redraw_sequence()), names="value")
+        self._resizing = False  # the window's range is being set for a new sequence: redrawn once, after
+        self.window.observe(guard(lambda _: None if self._resizing else self.redraw_window()), names="value")
         self.entry.observe(guard(lambda _: self.redraw_all()), names="value")
         self.unit.observe(guard(lambda _: self.redraw_unit()), names="value")
         self.redraw_all()
-        self.gates_view = widgets.VBox([widgets.HBox([self.sequence, self.entry],
+        self.gates_view = widgets.VBox([widgets.HBox([self.sequence, self.entry, self.window],
                                                      layout=widgets.Layout(flex_flow="row wrap")), self.heatmaps])
         self.unit_view = widgets.VBox([self.unit, self.closeup])
         self.saturation_view = widgets.VBox([w for w in (self.saturation_plot,) if w is not None])
@@ -74,24 +80,45 @@ class ModelExplorer(ShowsGateViews, widgets.VBox):
         index = self.sequence.value
         return self.exploration.data.sequences[index], self.exploration.values(index, self.entry.value)
 
+    def _window(self) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+        """The shown window of the chosen sequence: its input, its values and the number of its first step."""
+        x, values = self._sequence_values()
+        start = min(max(1, self.window.value), max(1, len(x) - WINDOW + 1))
+        cut = slice(start - 1, start - 1 + WINDOW)
+        return x[cut], {name: value[cut] for name, value in values.items()}, start
+
     def redraw_sequence(self) -> None:
         """The heatmaps, the close-up and the gradient for the chosen sequence."""
-        x, values = self._sequence_values()
-        ex = self.exploration
-        scales = ex.timescales(self.entry.value)
-        order = list(np.argsort(-scales)) if scales is not None else list(range(ex.layer.hidden_size))
-        title = f"Sequence {ex.data.ids[self.sequence.value]}, {ex.entry_names()[self.entry.value]}"
-        shown = {name: values[name] for name in ex.quantities if name != "candidate"}
-        self.views.draw_heatmaps(ex.data, x, shown, order, title, height=160 + 150 * len(shown))
-        self.redraw_unit()
-        gradients = ex.gradients()
+        length = len(self.exploration.data.sequences[self.sequence.value])
+        self.window.layout.display = None if length > WINDOW else "none"
+        self._resizing = True
+        try:  # a shorter sequence clamps the value (the slider does it when its max falls)
+            self.window.max = max(1, length - WINDOW + 1)
+        finally:
+            self._resizing = False
+        self.redraw_window()
+        gradients = self.exploration.gradients()
         if gradients is not None:
             self.gradient_plot = show_figure(self.gradient_plot,
                                              gradient_through_time_figure(gradients, self.sequence.value))
 
+    def redraw_window(self) -> None:
+        """The heatmaps and the close-up of the shown steps (all of them, up to :data:`WINDOW`)."""
+        ex = self.exploration
+        x, values, start = self._window()
+        length = len(ex.data.sequences[self.sequence.value])
+        scales = ex.timescales(self.entry.value)
+        order = list(np.argsort(-scales)) if scales is not None else list(range(ex.layer.hidden_size))
+        title = f"Sequence {ex.data.ids[self.sequence.value]}, {ex.entry_names()[self.entry.value]}"
+        if length > WINDOW:
+            title += f": steps {start}-{start + len(x) - 1} of {length}"
+        shown = {name: values[name] for name in ex.quantities if name != "candidate"}
+        self.views.draw_heatmaps(ex.data, x, shown, order, title, height=160 + 150 * len(shown), first_step=start)
+        self.redraw_unit()
+
     def redraw_unit(self) -> None:
-        x, values = self._sequence_values()
-        self.views.draw_unit(self.exploration.data, x, values, self.unit.value)
+        x, values, start = self._window()
+        self.views.draw_unit(self.exploration.data, x, values, self.unit.value, first_step=start)
 
     def redraw_all(self) -> None:
         """Everything, for the chosen layer (pooled views over the sequences, then the sequence's own)."""

@@ -29,17 +29,18 @@ class GateViews:
         self.saturation = None
 
     def draw_heatmaps(self, source, x: np.ndarray, values: Mapping[str, np.ndarray], order: Sequence[int],
-                      title: str, events: Sequence[int] = (), height: int | None = None) -> None:
+                      title: str, events: Sequence[int] = (), height: int | None = None, first_step: int = 1) -> None:
         """Every quantity of ``values`` (``{name: (time, hidden)}``) as a heatmap under the input ``x``."""
         kwargs = {"height": height} if height else {}
         self.heatmaps = show_figure(self.heatmaps, gate_heatmaps_figure(source, x, values, list(order), events=events,
-                                                                        title=title, **kwargs))
+                                                                        title=title, first_step=first_step, **kwargs))
 
     def draw_unit(self, source, x: np.ndarray, values: Mapping[str, np.ndarray], unit: int,
-                  events: Sequence[int] = ()) -> None:
+                  events: Sequence[int] = (), first_step: int = 1) -> None:
         """One unit's gates and states over time (``values``: ``{name: (time, hidden)}``)."""
         series = {name: np.asarray(value)[:, unit] for name, value in values.items()}
-        self.closeup = show_figure(self.closeup, unit_closeup_figure(source, x, series, unit, events=events))
+        self.closeup = show_figure(self.closeup, unit_closeup_figure(source, x, series, unit, events=events,
+                                                                     first_step=first_step))
 
     def draw_saturation(self, shown: Mapping[str, tuple[np.ndarray, np.ndarray]],
                         reference: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,

@@ -33,9 +33,9 @@ SYMBOLS = {"update": "z", "reset": "r", "hidden": "h", "candidate": "n", "input"
 EVENT_COLOR = "#d62728"
 
 
-def _input_traces(task, x: np.ndarray, labels: Sequence[str]) -> list[dict]:
+def _input_traces(task, x: np.ndarray, labels: Sequence[str], first_step: int = 1) -> list[dict]:
     """The input sequence drawn as the top row of a time-aligned figure, in the task's own terms."""
-    steps = np.arange(1, len(x) + 1)
+    steps = np.arange(first_step, first_step + len(x))
     hover = "step %{x}: %{customdata}<extra></extra>"
     if task.name == "adding":
         marked = x[:, 1] > 0.5
@@ -58,9 +58,9 @@ def _input_traces(task, x: np.ndarray, labels: Sequence[str]) -> list[dict]:
                  customdata=list(labels), hovertemplate=hover, name="input", showlegend=False)]
 
 
-def _event_shapes(events: Sequence[int], rows_from: float = 0.0) -> list[dict]:
-    """Faint vertical lines through every row at the steps where something happens (1-based x)."""
-    return [dict(type="line", xref="x", yref="paper", x0=t + 1, x1=t + 1, y0=rows_from, y1=1.0,
+def _event_shapes(events: Sequence[int], rows_from: float = 0.0, first_step: int = 1) -> list[dict]:
+    """Faint vertical lines through every row at the steps where something happens (0-based ``events``)."""
+    return [dict(type="line", xref="x", yref="paper", x0=t + first_step, x1=t + first_step, y0=rows_from, y1=1.0,
                  line=dict(color=EVENT_COLOR, width=1, dash="dot"), opacity=0.6, layer="above") for t in events]
 
 
@@ -72,22 +72,24 @@ def _input_row(sketch: Sketch, task) -> None:
 
 
 def gate_heatmaps_figure(task, x: np.ndarray, values: Mapping[str, np.ndarray], order: Sequence[int],
-                         events: Sequence[int] = (), title: str = "", height: int = 640) -> go.Figure:
+                         events: Sequence[int] = (), title: str = "", height: int = 640,
+                         first_step: int = 1) -> go.Figure:
     """The input on top and, below it on the same time axis, heatmaps (unit x time step) of each quantity.
 
     ``x`` is one input sequence ``(time, features)``; ``values`` maps a quantity
     (``"update"``, ``"reset"``, ``"hidden"``, ...) to its ``(time, hidden)`` array;
     ``order`` is the display order of the units (top row first); ``events`` are
-    0-based steps marked with a dotted line (the adding problem's marks).
+    0-based steps of ``x`` marked with a dotted line (the adding problem's marks).
+    ``first_step`` numbers the first step shown (a window of a longer sequence).
     """
     names = list(values)
     labels = task.step_labels(x)
     order = list(order)
-    steps = np.arange(1, len(x) + 1)
+    steps = np.arange(first_step, first_step + len(x))
     sketch = Sketch(rows=len(names) + 1, cols=1, shared_xaxes=True, vertical_spacing=0.055,
                     row_heights=[0.13] + [0.87 / len(names)] * len(names),
                     titles=["input: " + task.title] + [GATE_LABELS.get(n, n) for n in names])
-    for trace in _input_traces(task, x, labels):
+    for trace in _input_traces(task, x, labels, first_step):
         sketch.add(trace)
     unit_labels = [f"unit {u}" for u in order]
     customdata = [list(labels)] * len(order)
@@ -112,17 +114,17 @@ def gate_heatmaps_figure(task, x: np.ndarray, values: Mapping[str, np.ndarray], 
     sketch.xaxis(len(names) + 1, 1)["title"] = dict(text="time step t")
     return sketch.figure(**base_layout(height=height, margin=dict(l=80, r=40, t=70 if title else 40, b=50),
                                        title=dict(text=title, x=0.01, y=0.99, yanchor="top", yref="container"),
-                                       shapes=_event_shapes(events), bargap=0.1))
+                                       shapes=_event_shapes(events, first_step=first_step), bargap=0.1))
 
 
 def unit_closeup_figure(task, x: np.ndarray, series: Mapping[str, Sequence[float]], unit: int,
-                        events: Sequence[int] = (), height: int = 440) -> go.Figure:
+                        events: Sequence[int] = (), height: int = 440, first_step: int = 1) -> go.Figure:
     """One unit over time: the input on top, its gates z and r (0..1), then its candidate n and state h (−1..1)."""
     labels = task.step_labels(x)
-    steps = np.arange(1, len(x) + 1)
+    steps = np.arange(first_step, first_step + len(x))
     sketch = Sketch(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07, row_heights=[0.16, 0.42, 0.42],
                     titles=("input", f"unit {unit}: gates", f"unit {unit}: candidate and state"))
-    for trace in _input_traces(task, x, labels):
+    for trace in _input_traces(task, x, labels, first_step):
         sketch.add(trace)
     styles = {"update": (GATE_COLORS["update"], "solid", 2), "reset": (GATE_COLORS["reset"], "dot", 2),
               "candidate": (GATE_COLORS["candidate"], "dash", 3), "hidden": (COLORS["gru"], "solid", 3),
@@ -142,7 +144,8 @@ def unit_closeup_figure(task, x: np.ndarray, series: Mapping[str, Sequence[float
         sketch.yaxis(3, 1).update(range=[-1.05, 1.05], title=dict(text="value"))
     _input_row(sketch, task)
     sketch.xaxis(3, 1)["title"] = dict(text="time step t")
-    return sketch.figure(**base_layout(height=height, margin=dict(l=70, r=20, t=80, b=50), shapes=_event_shapes(events),
+    return sketch.figure(**base_layout(height=height, margin=dict(l=70, r=20, t=80, b=50),
+                                       shapes=_event_shapes(events, first_step=first_step),
                                        legend=dict(orientation="h", yanchor="bottom", y=1.07, x=0)))
 
 
