@@ -113,11 +113,16 @@ class Exploration:
             finally:
                 self.model.train(was_training)
             steps, length = traced.hidden.shape[2], len(self.data.sequences[index])
-            if steps != length:  # the model read the sequence's steps as a batch: the other layout
+            if steps == 1 and length > 1:  # one sequence sent, one step run: its steps were read as a batch
                 raise SequenceDataError(
-                    f"the model's {self.kind.upper()} ran {steps} step(s) on sequence {self.data.ids[index]}, which has "
+                    f"the model's {self.kind.upper()} ran {steps} step on sequence {self.data.ids[index]}, which has "
                     f"{length}: the model seems to take its input {'time' if self.batch_first else 'batch'}-first. "
                     f"Pass batch_first={not self.batch_first} to explore().")
+            if steps != length:  # e.g. a decoder, which runs on its own steps
+                raise SequenceDataError(
+                    f"the {self.kind.upper()} {self.layer_name!r} ran {steps} steps on sequence {self.data.ids[index]}, "
+                    f"which has {length}: it does not read your input step for step (a decoder?), so its gates cannot "
+                    f"be drawn under your input. grutools.trace(model, x, rnn={self.layer_name!r}) gives its values.")
             self._traces[index] = traced
         return self._traces[index]
 

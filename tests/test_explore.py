@@ -294,7 +294,7 @@ def test_explore_follows_a_time_major_model_and_says_when_the_layout_guess_is_wr
     np.testing.assert_allclose(ex.values(3)["hidden"], expected[:, 3].numpy(), rtol=1e-5, atol=1e-6)
     # a model that transposes for its time-major GRU itself: the default guess (time-first) is wrong, and said so
     inside = Encoder(transpose=True)
-    wrong = r"ran 1 step\(s\) on sequence 0, which has 4: .* batch-first. Pass batch_first=True"
+    wrong = r"ran 1 step on sequence 0, which has 4: .* batch-first. Pass batch_first=True"
     with pytest.raises(SequenceDataError, match=wrong):
         grutools.explore(inside, tokens.T)
     ex = grutools.explore(inside, tokens.T, batch_first=True).exploration
@@ -325,3 +325,20 @@ def test_a_long_sequence_is_shown_a_window_at_a_time_and_a_huge_one_is_refused(m
     monkeypatch.setattr(importlib.import_module("grutools.explore"), "MAX_VALUES", 10_000)
     with pytest.raises(SequenceDataError, match=r"5,000 steps in all, for a layer of 3 units.*at most 833 steps"):
         grutools.explore(gru, x)
+
+
+def test_a_decoder_that_runs_on_its_own_steps_is_named_not_drawn_under_the_input():
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.GRU(2, 6, batch_first=True)
+            self.decoder = nn.GRU(1, 6, batch_first=True)
+
+        def forward(self, x):
+            _, h = self.encoder(x)
+            return self.decoder(torch.zeros(x.shape[0], 3, 1), h)[0]
+
+    x = torch.randn(2, 9, 2)
+    assert len(grutools.explore(Seq2Seq(), x, rnn="encoder").exploration.values(0)["hidden"]) == 9
+    with pytest.raises(SequenceDataError, match=r"'decoder' ran 3 steps on sequence 0, which has 9: .*a decoder\?"):
+        grutools.explore(Seq2Seq(), x, rnn="decoder")
