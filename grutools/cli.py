@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        for name, folder in (("out", args.run is _export), ("checkpoints", True)):
+        for name, folder in (("out", args.run is _export), ("checkpoints", True), ("folder", True)):
             if getattr(args, name, None):
                 ensure_writable(getattr(args, name), folder)
         return args.run(args)

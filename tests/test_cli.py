@@ -53,6 +53,7 @@ def test_a_place_that_cannot_be_written_fails_before_the_work(tmp_path, capsys, 
     assert f"cannot write {blocker / 'model.pt'}" in capsys.readouterr().err
     assert main(["counting-study", "--checkpoints", str(blocker / "checkpoints")]) == 2
     assert main(["export", "--out", str(blocker / "site")]) == 2
+    assert main(["lab", str(blocker / "notebooks"), "--no-browser"]) == 2
     assert "nothing was run" in capsys.readouterr().err
     # a place that can be written: made, left empty of our check file, and the command runs
     assert cli.main(["race-table", "--quiet", "--out", str(tmp_path / "new" / "race.csv")]) == 0
