@@ -63,6 +63,9 @@ class Exploration:
             self.data = UserSequences.from_any(data, feature_names, sequence_id, batch_first=self.batch_first)
         if isinstance(model, (SequenceModel, *SUPPORTED)):
             self.data.check_width(self.layer.input_size)
+        embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+        if self.data.tokens and len(embeddings) == 1:  # ids past the vocabulary: said here, not as torch's IndexError
+            self.data.as_tokens(embeddings[0].num_embeddings)
         self.directions = 2 if self.layer.bidirectional else 1
         self.entries = self.layer.num_layers * self.directions
         self.quantities = QUANTITIES[self.kind]
@@ -108,7 +111,7 @@ class Exploration:
             try:
                 rnn = None if isinstance(self.model, (SequenceModel, *SUPPORTED)) else self.layer_name
                 traced = trace(self.model, self.model_input(index), rnn=rnn)
-            except RuntimeError as error:  # the user's own forward refused the input
+            except (RuntimeError, IndexError) as error:  # the user's own forward refused the input (or a token id)
                 raise SequenceDataError(self._cannot_run(index, error)) from error
             finally:
                 self.model.train(was_training)
@@ -126,7 +129,7 @@ class Exploration:
             self._traces[index] = traced
         return self._traces[index]
 
-    def _cannot_run(self, index: int, error: RuntimeError) -> str:
+    def _cannot_run(self, index: int, error: Exception) -> str:
         message = (f"{type(self.model).__name__} could not run on sequence {self.data.ids[index]}: "
                    f"{str(error).splitlines()[0][:200]}")
         embeds = any(isinstance(m, nn.Embedding) for m in self.model.modules())

@@ -161,6 +161,23 @@ class UserSequences:
         data.tokens, data.vocabulary = True, list(vocabulary) if vocabulary is not None else None
         return data
 
+    def as_tokens(self, vocabulary_size: int) -> UserSequences:
+        """These sequences read as token ids, for a model that embeds them: one column of integers 0 to
+        ``vocabulary_size - 1``; anything else gets a sentence."""
+        if self.input_size != 1:
+            raise SequenceDataError(f"this model reads token ids through an embedding, so the sequences need one "
+                                    f"column of token ids; these have {self.input_size} ({', '.join(self.feature_names)})."
+                                    " Name the column that splits sequences as the id column.")
+        for i, sequence in enumerate(self.sequences):
+            ids = sequence[:, 0]
+            bad = np.flatnonzero((ids != np.round(ids)) | (ids < 0) | (ids >= vocabulary_size))
+            if len(bad):
+                raise SequenceDataError(f"sequence {self.ids[i]}, step {bad[0] + 1}: {ids[bad[0]]:g} is not a token id "
+                                        f"of this model (whole numbers 0 to {vocabulary_size - 1}).")
+        tokens = UserSequences.from_tokens([s[:, 0].astype(np.int64) for s in self.sequences])
+        tokens.ids = list(self.ids)
+        return tokens
+
     @classmethod
     def from_table(cls, header: Sequence[str], rows: Sequence[Sequence[Any]], sequence_id: str | None = None,
                    source: str = "the table") -> UserSequences:

@@ -3,9 +3,10 @@
 :func:`model_from_bytes` reads an upload in memory (never written to disk), with
 ``weights_only`` loading, and rebuilds the model: a grutools file gives its
 ``SequenceModel``; a ``state_dict`` of an ``nn.GRU``, ``nn.LSTM`` or ``nn.RNN``, or of a module
-with one inside, gives that recurrent layer, its sizes read from the tensors' shapes.
-Every wrong file gets a sentence. :func:`upload_limits` reads the size limits from the
-shipped ``voila.json`` (section ``GrutoolsUploads``).
+with one inside, gives that recurrent layer, its sizes read from the tensors' shapes
+(behind its embedding, for a text model: :class:`EmbeddedRecurrent`). Every wrong file
+gets a sentence. :func:`upload_limits` reads the size limits from the shipped
+``voila.json`` (section ``GrutoolsUploads``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,37 @@ def model_from_bytes(data: bytes, name: str = "the file", max_bytes: int | None 
     if not isinstance(payload, Mapping):
         raise ValueError(f"{name} holds a {type(payload).__name__}, not a state_dict or a grutools file.")
     module, note = recurrent_from_state_dict(payload, name)
+    embedded = with_embedding(module, payload)
+    if embedded is not None:
+        vocabulary, width = embedded.embedding.weight.shape
+        note += (f", reading token ids through the embedding {embedded.embedding_name!r} ({vocabulary} tokens of "
+                 f"{width} features): give your CSV one column of token ids, 0 to {vocabulary - 1}")
+        module = embedded
     return check_finite(module, name), note
+
+
+class EmbeddedRecurrent(nn.Module):
+    """A text model's front, rebuilt from its ``state_dict``: token ids ``(batch, time)`` -> embedding -> recurrent layer.
+
+    Returns the recurrent layer's output; the head of the original model is not needed for the gate views.
+    """
+
+    def __init__(self, embedding: nn.Embedding, rnn: nn.RNNBase, embedding_name: str = "embedding") -> None:
+        super().__init__()
+        self.embedding, self.rnn, self.embedding_name = embedding, rnn, embedding_name
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.rnn(self.embedding(tokens))[0]
+
+
+def with_embedding(rnn: nn.RNNBase, state: Mapping) -> EmbeddedRecurrent | None:
+    """``rnn`` behind the embedding that ``state`` holds for it (a 2-D ``*emb*.weight`` as wide as its input), if any."""
+    names = [k for k, v in state.items() if isinstance(k, str) and isinstance(v, torch.Tensor) and v.dim() == 2
+             and "emb" in k.lower() and k.endswith("weight") and v.shape[1] == rnn.input_size and v.shape[0] > 0]
+    if len(names) != 1:  # none, or several that could be it: the layer alone, on features
+        return None
+    embedding = nn.Embedding.from_pretrained(state[names[0]].detach().clone(), freeze=True)
+    return EmbeddedRecurrent(embedding, rnn, names[0].removesuffix(".weight")).eval()
 
 
 def check_finite(model: nn.Module, name: str = "the file") -> nn.Module:

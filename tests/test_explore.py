@@ -342,3 +342,38 @@ def test_a_decoder_that_runs_on_its_own_steps_is_named_not_drawn_under_the_input
     assert len(grutools.explore(Seq2Seq(), x, rnn="encoder").exploration.values(0)["hidden"]) == 9
     with pytest.raises(SequenceDataError, match=r"'decoder' ran 3 steps on sequence 0, which has 9: .*a decoder\?"):
         grutools.explore(Seq2Seq(), x, rnn="decoder")
+
+
+def test_dashboard_06_reads_a_text_models_embedding_and_a_csv_of_token_ids():
+    from grutools.apps import YourModelDashboard
+
+    torch.manual_seed(0)
+    model = TokenTagger()  # embed.weight (20, 4), rnn.*, out.* (the head, not used)
+    dashboard = YourModelDashboard(example=False)
+    dashboard.use_model("tagger.pt", saved(model.state_dict()))
+    status = html.unescape(dashboard.model_status.value)
+    assert "through the embedding 'embed' (20 tokens of 4 features)" in status and "0 to 19" in status
+    dashboard.sequence_id.value = "id"
+    dashboard.use_csv("tokens.csv", b"id,token\na,3\na,17\na,0\na,5\nb,19\nb,2\n")
+    assert "grutools-ok" in dashboard.csv_status.value and dashboard.explorer is not None
+    ex = dashboard.explorer.exploration
+    tokens = torch.tensor([[3, 17, 0, 5]])
+    expected = model.rnn(model.embed(tokens))[0][0].detach().numpy()  # the original model's own layer
+    np.testing.assert_allclose(ex.values(0)["hidden"], expected, rtol=1e-5, atol=1e-6)
+    assert ex.data.ids == ["a", "b"] and len(ex.data.sequences[1]) == 2
+    for csv, message in ((b"id,token\na,3\na,20\n", "20 is not a token id of this model (whole numbers 0 to 19)"),
+                         (b"id,token\na,1.5\n", "1.5 is not a token id"),
+                         (b"id,speed,load\na,1,2\n", "need one column of token ids; these have 2 (speed, load)")):
+        dashboard.use_csv("bad.csv", csv)
+        assert message in html.unescape(dashboard.csv_status.value), dashboard.csv_status.value
+        assert dashboard.views.children == ()
+    # a state_dict with no embedding keeps working on features, as before
+    dashboard.use_model("gru.pt", saved(nn.GRU(2, 3).state_dict()))
+    dashboard.use_csv("features.csv", b"id,speed,load\na,1,2\na,2,1\n")
+    assert dashboard.explorer is not None and not dashboard.explorer.exploration.data.tokens
+
+
+def test_explore_names_a_token_id_past_the_vocabulary():
+    with pytest.raises(SequenceDataError, match=r"sequence 0, step 3: 25 is not a token id of this model \(whole "
+                                                 r"numbers 0 to 19\)"):
+        grutools.explore(TokenTagger(), torch.tensor([[1, 2, 25]]))

@@ -7,7 +7,7 @@ import ipywidgets as widgets
 from ..explore import Exploration
 from ..sequences import SequenceDataError, UserSequences
 from ..tasks import DATA_DIR
-from ..uploads import model_from_bytes, upload_limits
+from ..uploads import EmbeddedRecurrent, model_from_bytes, upload_limits
 from .common import LABEL_STYLE, StatusLine, control_layout, friendly_error, guarded, panel_layout
 from .explore import ModelExplorer
 from .guard import protect
@@ -66,7 +66,8 @@ class YourModelDashboard(widgets.VBox):
         super().__init__([panel, self.views], layout=widgets.Layout(width="100%"))
         protect(self, self.model_status)  # the panel, and the box the views go into (its children from the page too)
         self.model_status.info(f"A grutools save file, or torch.save(model.state_dict()) of a model with a GRU, LSTM "
-                               f"or RNN inside (at most {limits['max_model_mb']} MB).")
+                               f"or RNN inside, and its embedding if it reads token ids (at most "
+                               f"{limits['max_model_mb']} MB).")
         self.csv_status.info(f"At most {limits['max_csv_mb']} MB. Name the column that separates sequences, if any.")
         if example:  # something to look at from the start; an upload replaces it
             self.use_example()
@@ -121,7 +122,10 @@ class YourModelDashboard(widgets.VBox):
         if self.model is None or self.data is None:
             return
         try:
-            self.explorer = ModelExplorer(Exploration(self.model, self.data))
+            data = self.data
+            if isinstance(self.model, EmbeddedRecurrent):  # a text model: the CSV's one column is token ids
+                data = data.as_tokens(self.model.embedding.num_embeddings)
+            self.explorer = ModelExplorer(Exploration(self.model, data))
         except SequenceDataError as error:
             self.csv_status.error(f"{self._csv[0] if self._csv else 'The sequences'}: {error}")
             self.views.children = []
