@@ -69,13 +69,10 @@ def recurrent_from_state_dict(state: Mapping, name: str = "the file") -> tuple[n
     missing = expected - set(weights)
     if missing:
         raise ValueError(f"{name}: the {kind.upper()} weights are incomplete (missing {', '.join(sorted(missing))}).")
-    unused = len(tensors) - len(expected)
     article = "an" if kind in ("lstm", "rnn") else "a"
     note = (f"{article} {kind.upper()} ({layers} layer{'s' if layers > 1 else ''} of {hidden} units"
             f"{', bidirectional' if bidirectional else ''}, {first.shape[1]} input features)"
-            + (f" from the weights under {prefix[:-1]!r}" if prefix else "")
-            + (f"; {unused} other tensor(s) in the file (embedding, head, ...) are not used: the views show the "
-               "recurrent layer on your sequences directly" if unused else ""))
+            + (f" from the weights under {prefix[:-1]!r}" if prefix else ""))
     return module.eval(), note
 
 
@@ -95,12 +92,18 @@ def model_from_bytes(data: bytes, name: str = "the file", max_bytes: int | None 
     if not isinstance(payload, Mapping):
         raise ValueError(f"{name} holds a {type(payload).__name__}, not a state_dict or a grutools file.")
     module, note = recurrent_from_state_dict(payload, name)
+    used = len(module.state_dict())
     embedded = with_embedding(module, payload)
     if embedded is not None:
         vocabulary, width = embedded.embedding.weight.shape
         note += (f", reading token ids through the embedding {embedded.embedding_name!r} ({vocabulary} tokens of "
                  f"{width} features): give your CSV one column of token ids, 0 to {vocabulary - 1}")
-        module = embedded
+        module, used = embedded, used + 1
+    unused = sum(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload.items()) - used
+    if unused > 0:
+        note += (f"; {unused} other tensor(s) in the file (a head, ...) are not used" if embedded is not None else
+                 f"; {unused} other tensor(s) in the file (embedding, head, ...) are not used: the views show the "
+                 "recurrent layer on your sequences directly")
     return check_finite(module, name), note
 
 

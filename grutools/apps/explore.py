@@ -10,6 +10,7 @@ from ..plots import (
     gradient_through_time_figure,
     unit_timescales_figure,
 )
+from ..uploads import EmbeddedRecurrent
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded
 from .figures import show_figure
 from .gateviews import GateViews, ShowsGateViews
@@ -66,12 +67,14 @@ class ModelExplorer(ShowsGateViews, widgets.VBox):
                 self.status)
         layer = ex.layer
         kind = ex.kind.upper() if ex.kind != "rnn" else "tanh RNN"
+        rebuilt = isinstance(ex.model, EmbeddedRecurrent)  # an upload's layer behind its embedding: no name of ours
         where = (f"{type(ex.model).__name__}: its {kind} {ex.layer_name!r}"
-                 if ex.layer_name and ex.layer_name != "core" else f"A {kind}")
+                 if ex.layer_name and ex.layer_name != "core" and not rebuilt else f"A {kind}")
+        inputs = (f"reading token ids through an embedding into {layer.input_size} features" if ex.data.tokens else
+                  f"{layer.input_size} input feature(s) ({', '.join(ex.data.feature_names[:8])})")
         self.summary.value = findings_html([
             f"{where} has {layer.num_layers} layer(s) of {layer.hidden_size} units"
-            f"{', bidirectional' if layer.bidirectional else ''}, {layer.input_size} input feature(s) "
-            f"({', '.join(ex.data.feature_names[:8])}); {len(ex.data)} sequence(s)."])
+            f"{', bidirectional' if layer.bidirectional else ''}, {inputs}; {len(ex.data)} sequence(s)."])
         self.status.info("Choose a sequence, a layer and a unit; every view follows.")
 
     # ------------------------------------------------------------------------------------------

@@ -41,6 +41,13 @@ def _input_traces(task, x: np.ndarray, labels: Sequence[str], first_step: int = 
         marked = x[:, 1] > 0.5
         return [dict(type="bar", x=steps, y=x[:, 0], marker=dict(color=np.where(marked, EVENT_COLOR, "#bdbdbd").tolist()),
                      customdata=list(labels), hovertemplate=hover, name="input", showlegend=False)]
+    if getattr(task, "tokens", False):  # token ids: each step's token as text (a dot where too many to read)
+        words = getattr(task, "vocabulary", None) or []
+        text = [words[int(t)] if 0 <= int(t) < len(words) else str(int(t)) for t in x[:, 0]]
+        readable = len(x) <= 60
+        return [dict(type="scatter", x=steps, y=[0.5] * len(x), mode="text" if readable else "markers", text=text,
+                     textfont=dict(size=13, color="#333"), marker=dict(size=4, color="#333"),
+                     customdata=list(labels), hovertemplate=hover, name="input", showlegend=False)]
     if task.name == "user":  # a user's own features: each as a line, scaled to its own range, named on hover
         names = getattr(task, "feature_names", [])
         low, high = x.min(0), x.max(0)
@@ -65,9 +72,10 @@ def _event_shapes(events: Sequence[int], rows_from: float = 0.0, first_step: int
 
 
 def _input_row(sketch: Sketch, task) -> None:
-    """The input row's y axis: no ticks for the copy task's symbols."""
-    sketch.yaxis(1, 1).update(showticklabels=task.name != "copy", showgrid=False)
-    if task.name == "copy":
+    """The input row's y axis: no ticks for the copy task's symbols or for token ids."""
+    symbols = task.name == "copy" or getattr(task, "tokens", False)
+    sketch.yaxis(1, 1).update(showticklabels=not symbols, showgrid=False)
+    if symbols:
         sketch.yaxis(1, 1)["range"] = [0, 1]
 
 
