@@ -239,7 +239,6 @@ def train(
     return trainer.finish()
 
 
-@torch.no_grad()
 def batch_for(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """A task's batch (float32, on the CPU) in the model's floating dtype and on its device; class labels stay integers."""
     parameter = next(model.parameters(), None)
@@ -252,6 +251,7 @@ def batch_for(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return move(x), move(y)
 
 
+@torch.no_grad()
 def evaluate(model: nn.Module, task: Task, batch_size: int = 256, seed: int = 1234, split: str = "test") -> float:
     """The model's loss on one fixed batch of the task (held-out years for real data)."""
     was_training = model.training

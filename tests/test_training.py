@@ -118,3 +118,14 @@ def test_a_batch_in_the_wrong_dtype_is_named_by_the_model():
         model(x.double())
     with pytest.raises(TypeError, match="convert x with x.to"):
         gradient_norms(model.double(), x, y)
+
+
+def test_evaluate_records_no_graph():
+    """evaluate runs under no_grad: its forward pass builds no autograd graph (a held-out batch of 256 at any length)."""
+    model, task = small()
+    seen = []
+    model.head.register_forward_hook(lambda module, args, output: seen.append(output.requires_grad))
+    evaluate(model, task)
+    assert seen == [False]
+    model(task.sample(2, seed=0)[0])  # the same hook outside evaluate: a graph, so the check can fail
+    assert seen == [False, True]
