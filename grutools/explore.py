@@ -65,7 +65,7 @@ class Exploration:
             self.data.check_width(self.layer.input_size)
         embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
         if self.data.tokens and len(embeddings) == 1:  # ids past the vocabulary: said here, not as torch's IndexError
-            self.data.as_tokens(embeddings[0].num_embeddings)
+            self.data.check_tokens(embeddings[0].num_embeddings)
         self.directions = 2 if self.layer.bidirectional else 1
         self.entries = self.layer.num_layers * self.directions
         self.quantities = QUANTITIES[self.kind]

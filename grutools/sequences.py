@@ -161,9 +161,9 @@ class UserSequences:
         data.tokens, data.vocabulary = True, list(vocabulary) if vocabulary is not None else None
         return data
 
-    def as_tokens(self, vocabulary_size: int) -> UserSequences:
-        """These sequences read as token ids, for a model that embeds them: one column of integers 0 to
-        ``vocabulary_size - 1``; anything else gets a sentence."""
+    def check_tokens(self, vocabulary_size: int) -> None:
+        """A sentence (``SequenceDataError``) unless every sequence is one column of whole numbers 0 to
+        ``vocabulary_size - 1``: token ids a model with that many embeddings can read."""
         if self.input_size != 1:
             raise SequenceDataError(f"this model reads token ids through an embedding, so the sequences need one "
                                     f"column of token ids; these have {self.input_size} ({', '.join(self.feature_names)})."
@@ -174,6 +174,10 @@ class UserSequences:
             if len(bad):
                 raise SequenceDataError(f"sequence {self.ids[i]}, step {bad[0] + 1}: {ids[bad[0]]:g} is not a token id "
                                         f"of this model (whole numbers 0 to {vocabulary_size - 1}).")
+
+    def as_tokens(self, vocabulary_size: int) -> UserSequences:
+        """These sequences read as token ids, for a model that embeds them (checked by :meth:`check_tokens`)."""
+        self.check_tokens(vocabulary_size)
         tokens = UserSequences.from_tokens([s[:, 0].astype(np.int64) for s in self.sequences])
         tokens.ids = list(self.ids)
         return tokens
