@@ -63,9 +63,9 @@ class Exploration:
             self.data = UserSequences.from_any(data, feature_names, sequence_id, batch_first=self.batch_first)
         if isinstance(model, (SequenceModel, *SUPPORTED)):
             self.data.check_width(self.layer.input_size)
-        embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
-        if self.data.tokens and len(embeddings) == 1:  # ids past the vocabulary: said here, not as torch's IndexError
-            self.data.check_tokens(embeddings[0].num_embeddings)
+        self._embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+        if self.data.tokens and len(self._embeddings) == 1:  # ids past the vocabulary: said here, not as an IndexError
+            self.data.check_tokens(self._embeddings[0].num_embeddings)
         self.directions = 2 if self.layer.bidirectional else 1
         self.entries = self.layer.num_layers * self.directions
         self.quantities = QUANTITIES[self.kind]
@@ -132,8 +132,7 @@ class Exploration:
     def _cannot_run(self, index: int, error: Exception) -> str:
         message = (f"{type(self.model).__name__} could not run on sequence {self.data.ids[index]}: "
                    f"{str(error).splitlines()[0][:200]}")
-        embeds = any(isinstance(m, nn.Embedding) for m in self.model.modules())
-        if embeds and not self.data.tokens:
+        if self._embeddings and not self.data.tokens:
             message += " It embeds token ids: pass integers shaped (batch, time), not features."
         return message
 
