@@ -1,7 +1,7 @@
 """Build-time copies of grutools' shipped files into the wheel (the metadata lives in pyproject.toml).
 
 The repository keeps data, notebooks and Voila settings at its root, as the project's
-layout asks; ``grutools.resources`` finds them there in a clone. A wheel carries
+layout asks; ``grutools.core.resources`` finds them there in a clone. A wheel carries
 them inside the package, under ``grutools/_shipped/`` with the same layout, so the
 same lookup finds them after ``pip install``. The Voila template goes where Jupyter
 looks for templates, ``PREFIX/share/jupyter/voila/templates/grulab``, so Voila finds

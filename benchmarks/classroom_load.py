@@ -46,7 +46,7 @@ from pathlib import Path
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from grutools.serving import (
+from grutools.testing.serving import (
     KernelSocket,
     dashboard_url,
     kernel_processes,
@@ -176,7 +176,7 @@ def browser_probe(base: str, notebook: str) -> float:
     """Seconds until a real Chromium page has drawn all its plots, while the class is connected."""
     from playwright.sync_api import sync_playwright
 
-    from grutools.serving import launch_chromium, wait_for_dashboard
+    from grutools.testing.serving import launch_chromium, wait_for_dashboard
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from grutools.serving import (
+from grutools.testing.serving import (
     dashboard_url,
     launch_chromium,
     notebook_names,

@@ -20,7 +20,7 @@ import time
 import torch
 
 from grutools import trace
-from grutools.fast import FastGRU, available
+from grutools.core.fast import FastGRU, available
 
 SIZES = [(32, 50, 16), (64, 100, 32), (64, 100, 64), (128, 100, 64), (128, 200, 128), (128, 500, 128)]
 

@@ -2,7 +2,7 @@
 
 For each task of the study, GRU size and mode (equal size, equal budget), a GRU and an
 LSTM are timed interleaved for ``--seconds`` (one training step of each per round,
-alternating order) by :func:`grutools.speed.compare_speed`; the median ratio GRU/LSTM,
+alternating order) by :func:`grutools.lessons.speed.compare_speed`; the median ratio GRU/LSTM,
 its distribution-free 99% interval and the verdict are written, with the date and the
 machine, to ``--out`` (the shipped copy: ``data/results/speed.json``).
 
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from grutools import fast
-from grutools.compare import STUDY_TASKS, matched_hidden_sizes, model_parameters
-from grutools.models import CELLS
-from grutools.speed import LEVEL, compare_speed, machine
-from grutools.tasks import make_task
+from grutools.core import fast
+from grutools.core.models import CELLS
+from grutools.core.tasks import make_task
+from grutools.lessons.compare import STUDY_TASKS, matched_hidden_sizes, model_parameters
+from grutools.lessons.speed import LEVEL, compare_speed, machine
 
 HIDDEN = [16, 32, 64, 128]
 

@@ -24,7 +24,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from grutools.serving import dashboard_url, launch_chromium, voila_server, wait_for_dashboard, wait_until_idle
+from grutools.testing.serving import dashboard_url, launch_chromium, voila_server, wait_for_dashboard, wait_until_idle
 
 STEPS = 3000  # the dashboard's slider maximum (set with the End key)
 PLAIN = """

@@ -7,10 +7,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import io
-from .models import CELLS, SequenceModel
-from .tasks import TASKS, make_task
-from .training import TrainingDiverged, evaluate, train
+from .core import io
+from .core.models import CELLS, SequenceModel
+from .core.tasks import TASKS, make_task
+from .core.training import TrainingDiverged, evaluate, train
 
 
 def ensure_writable(path: str | Path, folder: bool = False) -> None:
@@ -79,7 +79,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _race_table(args: argparse.Namespace) -> int:
-    from .vanishing import race_table, summarise_table
+    from .lessons.vanishing import race_table, summarise_table
 
     rows = race_table(args.lengths, args.seeds, hidden_size=args.hidden, steps=args.steps, lr=args.lr, out=args.out,
                       progress=not args.quiet)
@@ -91,7 +91,7 @@ def _race_table(args: argparse.Namespace) -> int:
 
 
 def _chrono_table(args: argparse.Namespace) -> int:
-    from .chrono import chrono_findings, chrono_table
+    from .lessons.chrono import chrono_findings, chrono_table
 
     rows = chrono_table({"adding": args.adding, "copy": args.copy}, seeds=args.seeds, hidden_size=args.hidden,
                         steps=args.steps, out=args.out, progress=not args.quiet)
@@ -102,7 +102,7 @@ def _chrono_table(args: argparse.Namespace) -> int:
 
 
 def _counting_study(args: argparse.Namespace) -> int:
-    from .counting import counting_study
+    from .lessons.counting import counting_study
 
     counting_study(seeds=args.seeds, max_n=args.max_n, hidden_size=args.hidden, steps=args.steps,
                    test_up_to=args.test_up_to, out=args.out, progress=not args.quiet, checkpoints=args.checkpoints)
@@ -113,7 +113,7 @@ def _counting_study(args: argparse.Namespace) -> int:
 def _hub_config(args: argparse.Namespace) -> int:
     import json
 
-    from .hub import server_config
+    from .classroom.hub import server_config
 
     text = json.dumps(server_config(), indent=1) + "\n"
     if args.out:
@@ -127,7 +127,7 @@ def _hub_config(args: argparse.Namespace) -> int:
 
 
 def _learning_curves(args: argparse.Namespace) -> int:
-    from .compare import learning_curves, summarise_curves, verdict
+    from .lessons.compare import learning_curves, summarise_curves, verdict
 
     data = learning_curves(seeds=args.seeds, hidden_size=args.hidden, steps=args.steps, out=args.out,
                            progress=not args.quiet)
@@ -141,12 +141,12 @@ def _learning_curves(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     import warnings
 
-    from . import build, fast
+    from .core import build, fast
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         module = fast.extension(verbose=args.verbose, force=args.force)
-    from .template import prepare
+    from .classroom.template import prepare
 
     print(f"Voila template ready: {prepare()}")
     if module is None:
@@ -155,7 +155,7 @@ def _build(args: argparse.Namespace) -> int:
         return 0  # not an error: grutools falls back to torch.nn.GRU
     import torch
 
-    from .fast import FastGRU
+    from .core.fast import FastGRU
 
     gru = FastGRU(2, 3)
     reference = torch.nn.GRU(2, 3)
@@ -168,20 +168,20 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .serve import class_settings, serve
+    from .classroom.serve import class_settings, serve
 
     extra = class_settings(args.max_kernels, args.pool_size, args.lesson, args.class_size)
     return serve(port=args.port, ip=args.ip, extra_args=extra + args.voila_args)
 
 
 def _lab(args: argparse.Namespace) -> int:
-    from .serve import lab
+    from .classroom.serve import lab
 
     return lab(args.folder, extra_args=(["--no-browser"] if args.no_browser else []) + args.lab_args)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .classroom.export import export
 
     pages = export(args.out, args.notebooks or None, progress=not args.quiet)
     print(f"Wrote {len(pages)} pages, index.html and plotly.min.js to {args.out}/ (open index.html, or copy the "

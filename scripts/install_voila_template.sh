@@ -4,7 +4,7 @@
 #   PREFIX  the environment's prefix (a venv, or conda's); kept for Binder's postBuild, which passes it
 #   PYTHON  that environment's python
 # `grutools build` compiles the fused CPU GRU (about 20 s) now rather than in a student's first dashboard,
-# and writes plotly's widget bundle beside our Voila template (grutools.template.prepare). Voila finds the
+# and writes plotly's widget bundle beside our Voila template (grutools.classroom.template.prepare). Voila finds the
 # template through `grutools serve` (the clone's share/jupyter) or, installed from a wheel, under PREFIX/share/jupyter.
 set -euo pipefail
 python=$2

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from grutools.serving import ROOT, dashboard_url, is_local, launch_chromium, notebook_names, voila_server, wait_for_dashboard
+from grutools.testing.serving import (
+    ROOT,
+    dashboard_url,
+    is_local,
+    launch_chromium,
+    notebook_names,
+    voila_server,
+    wait_for_dashboard,
+)
 
 
 def viewport(text: str) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from grutools.serving import CHROMIUM, dashboard_url, launch_chromium, notebook_names, voila_server, wait_for_dashboard  # noqa: E402
+from grutools.testing.serving import CHROMIUM, dashboard_url, launch_chromium, notebook_names, voila_server, wait_for_dashboard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = Path(os.environ.get("GRUTOOLS_AXE", ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))

@@ -119,7 +119,7 @@ def test_gates_explorer_trains_replaces_and_can_go_back():
 def test_gates_explorer_bad_settings_give_messages_and_keep_the_model(monkeypatch):
     import grutools.apps.gates as gates_app
     from grutools.apps import GatesExplorer
-    from grutools.training import History, TrainingDiverged
+    from grutools.core.training import History, TrainingDiverged
 
     app = GatesExplorer()
     app.length.value = 0
@@ -182,7 +182,7 @@ def test_gradient_explorer_measures_redraws_and_races():
 def test_gradient_explorer_reports_divergence_without_clipping(monkeypatch):
     import grutools.apps.vanishing as vanishing_app
     from grutools.apps import GradientExplorer
-    from grutools.training import History, TrainingDiverged
+    from grutools.core.training import History, TrainingDiverged
 
     real_race = vanishing_app.race
 
@@ -210,7 +210,7 @@ def test_table_view_reads_the_shipped_results_and_handles_a_missing_file(tmp_pat
 
 def test_claims_explorer_measures_reads_and_trains(tmp_path):
     from grutools.apps import ClaimsExplorer
-    from grutools.compare import learning_curves
+    from grutools.lessons.compare import learning_curves
 
     path = tmp_path / "curves.json"
     learning_curves({"adding": 10}, seeds=[0, 1], hidden_size=4, steps=20, out=path, progress=False)
@@ -235,7 +235,7 @@ def test_claims_explorer_measures_reads_and_trains(tmp_path):
 
 def model_parameters_of(cell, hidden):
     from grutools import AddingProblem
-    from grutools.compare import model_parameters
+    from grutools.lessons.compare import model_parameters
 
     return model_parameters(cell, AddingProblem(50), hidden)
 
@@ -264,7 +264,7 @@ def test_memory_explorer_redraws_on_its_controls():
 def test_budget_verdict_follows_the_interval_and_shows_the_shipped_benchmark(monkeypatch, tmp_path):
     import grutools.apps.compare as compare_app
     from grutools.apps import ClaimsExplorer
-    from grutools.speed import speed_verdict
+    from grutools.lessons.speed import speed_verdict
 
     ratios = {"now": [0.9, 1.1] * 10}  # a coin flip: the interval includes 1
     monkeypatch.setattr(compare_app, "compare_speed", lambda task, sizes, budget: speed_verdict(
@@ -333,14 +333,15 @@ def test_chrono_table_view_reads_the_shipped_study_and_survives_a_bad_file(tmp_p
 
 def test_memory_explorer_shows_time_scales_before_and_after_training():
     from grutools.apps import MemoryExplorer
-    from grutools.gates import timescales
-    from grutools.trace import trace
+    from grutools.core.trace import trace
+    from grutools.lessons.gates import timescales
 
     app = MemoryExplorer()
     names = {t.name for t in app.change_plot.data}
     assert {"at initialisation (default)", "after training", "chrono initialisation (T_max = 100)"} <= names
     # the 'before' points are the run's own first snapshot, measured independently here
-    from grutools import SequenceModel, io
+    from grutools import SequenceModel
+    from grutools.core import io
 
     checkpoint = io.load(app_checkpoint("gru"))
     initial = SequenceModel(**checkpoint.model.config)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grutools import build, fast
+from grutools.core import build, fast
 
 needs_a_build = pytest.mark.skipif(not fast.available(), reason="the fast GRU is not built here (no C++ compiler)")
 
@@ -32,7 +32,7 @@ def test_a_built_extension_loads_even_beside_a_dead_processs_torch_lock(tmp_path
     (copy / "lock").write_text("")  # what a kernel killed inside torch's cpp_extension.load leaves behind
     env = {**os.environ, "GRUTOOLS_BUILD_DIR": str(copy)}
     result = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c",
-                             "import grutools.fast as f; print(f.available(), f.extension().__file__)"],
+                             "import grutools.core.fast as f; print(f.available(), f.extension().__file__)"],
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     available, path = result.stdout.split()
@@ -41,7 +41,7 @@ def test_a_built_extension_loads_even_beside_a_dead_processs_torch_lock(tmp_path
 
 def test_the_build_lock_dies_with_its_holder(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from grutools.build import build_lock\n"
+        [sys.executable, "-c", "import sys, time; from grutools.core.build import build_lock\n"
          f"with build_lock(__import__('pathlib').Path({str(tmp_path)!r})):\n    print('held', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

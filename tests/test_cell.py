@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from grutools.cell import (
+from grutools.lessons.cell import (
     GATE_MODES,
     MEMORY_UNIT,
     UNIT_PARAMETERS,

@@ -1,4 +1,4 @@
-"""Chrono initialisation (grutools.models.chrono_init): exact biases in one vector, time scales, the gradient at init."""
+"""Chrono initialisation (grutools.core.models.chrono_init): exact biases in one vector, time scales, the gradient at init."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from grutools import AddingProblem, SequenceModel
-from grutools.gradients import gradient_norms
-from grutools.models import chrono_init
+from grutools.core.gradients import gradient_norms
+from grutools.core.models import chrono_init
 
 H, T_MAX = 16, 100
 

@@ -10,7 +10,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 from grutools.classroom import ClassFull, ClassroomKernelManager, limit_torch_threads
-from grutools.serving import KernelSocket, dashboard_url, page_kernel_id, shutdown_request, voila_server
+from grutools.testing.serving import KernelSocket, dashboard_url, page_kernel_id, shutdown_request, voila_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

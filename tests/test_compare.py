@@ -1,4 +1,4 @@
-"""GRU against LSTM (grutools.compare): budgets, timing, learning curves, verdicts, limited data."""
+"""GRU against LSTM (grutools.lessons.compare): budgets, timing, learning curves, verdicts, limited data."""
 
 import json
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from grutools import AddingProblem, CopyTask, parameter_count
-from grutools.compare import (
+from grutools.core.tasks import DATA_DIR
+from grutools.lessons.compare import (
     LimitedData,
     block_means,
     data_quality_run,
@@ -20,7 +21,6 @@ from grutools.compare import (
     time_training_steps,
     verdict,
 )
-from grutools.tasks import DATA_DIR
 
 
 def formula(cell, task, hidden):

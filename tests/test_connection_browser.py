@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from grutools.serving import CHROMIUM, dashboard_url, kernel_processes, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
+from grutools.testing.serving import CHROMIUM, dashboard_url, kernel_processes, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
 
 pytestmark = [
     pytest.mark.browser,

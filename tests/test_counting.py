@@ -1,12 +1,12 @@
-"""aⁿbⁿ (grutools.counting): the generator's strings and labels, recognition, and a hand-built LSTM that counts."""
+"""aⁿbⁿ (grutools.lessons.counting): the generator's strings and labels, recognition, and a hand-built LSTM that counts."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from grutools.counting import END, MORE, CountingTask, counting_lstm, largest_recognised, recognised
-from grutools.tasks import IGNORE
+from grutools.core.tasks import IGNORE
+from grutools.lessons.counting import END, MORE, CountingTask, counting_lstm, largest_recognised, recognised
 
 
 def by_hand(n: int, length: int) -> tuple[list[list[float]], list[int]]:

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from grutools.serving import CHROMIUM, dashboard_url, is_local, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
+from grutools.testing.serving import CHROMIUM, dashboard_url, is_local, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))

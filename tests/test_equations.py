@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from grutools.equations import gru_step, linear_scan, lstm_step, parameter_count, rnn_step
+from grutools.core.equations import gru_step, linear_scan, lstm_step, parameter_count, rnn_step
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 import grutools
-from grutools.explore import Exploration
-from grutools.sequences import SequenceDataError, UserSequences
+from grutools.yours.explore import Exploration
+from grutools.yours.sequences import SequenceDataError, UserSequences
 
 
 def heatmap(figure, title: str) -> np.ndarray:
@@ -322,7 +322,7 @@ def test_a_long_sequence_is_shown_a_window_at_a_time_and_a_huge_one_is_refused(m
     short = grutools.explore(gru, x[:, :50])
     assert short.window.layout.display == "none" and len(next(t for t in short.heatmaps.data
                                                               if t.type == "heatmap").x) == 50
-    monkeypatch.setattr(importlib.import_module("grutools.explore"), "MAX_VALUES", 10_000)
+    monkeypatch.setattr(importlib.import_module("grutools.yours.explore"), "MAX_VALUES", 10_000)
     with pytest.raises(SequenceDataError, match=r"5,000 steps in all, for a layer of 3 units.*at most 833 steps"):
         grutools.explore(gru, x)
 

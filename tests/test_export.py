@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from grutools.classroom.export import export, markdown_html, run_cells, widget_html
 from grutools.cli import main
-from grutools.export import export, markdown_html, run_cells, widget_html
 
 
 def test_run_cells_shows_each_cells_last_expression_like_a_notebook():

@@ -1,4 +1,4 @@
-"""The fused CPU GRU (grutools.fast.FastGRU) against torch.nn.GRU, autograd's gradcheck, and its fallback."""
+"""The fused CPU GRU (grutools.core.fast.FastGRU) against torch.nn.GRU, autograd's gradcheck, and its fallback."""
 
 import os
 import shutil
@@ -6,8 +6,9 @@ import shutil
 import pytest
 import torch
 
-from grutools import SequenceModel, build, fast, trace
-from grutools.fast import FastGRU
+from grutools import SequenceModel, trace
+from grutools.core import build, fast
+from grutools.core.fast import FastGRU
 
 # Skipped only where nothing could build it; where a compiler exists, a broken build fails every test here.
 pytestmark = pytest.mark.skipif(shutil.which(os.environ.get("CXX", "c++")) is None,

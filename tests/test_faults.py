@@ -19,10 +19,11 @@ from urllib.request import urlopen
 
 import pytest
 
-from grutools import build
-from grutools.resources import root
-from grutools.serve import environment, voila_command
-from grutools.serving import (
+from grutools.classroom.serve import environment, voila_command
+from grutools.classroom.voila_app import OWNER
+from grutools.core import build
+from grutools.core.resources import root
+from grutools.testing.serving import (
     CHROMIUM,
     dashboard_url,
     free_port,
@@ -34,7 +35,6 @@ from grutools.serving import (
     wait_for_pools,
     wait_until_idle,
 )
-from grutools.voila_app import OWNER
 
 OPEN_WITHIN_S = 10.0
 
@@ -114,7 +114,7 @@ def test_kernels_killed_at_bad_moments_and_a_killed_server_leave_nothing_behind(
         opened.join(150)
         # 3. a kernel killed while it builds the fast GRU: its flock dies with it, the next build goes through
         target = tmp_path / "build"
-        builder = subprocess.Popen([sys.executable, "-c", "from grutools import build; from pathlib import Path; "
+        builder = subprocess.Popen([sys.executable, "-c", "from grutools.core import build; from pathlib import Path; "
                                     f"build.compile_into(Path({str(target)!r}))"])
         time.sleep(3)
         builder.send_signal(signal.SIGKILL)

@@ -1,4 +1,4 @@
-"""Gate analysis (grutools.gates) and the gate figures, checked against direct computations."""
+"""Gate analysis (grutools.lessons.gates) and the gate figures, checked against direct computations."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from grutools import AddingProblem, CopyTask, SequenceModel, Sunspots, trace, train
-from grutools.gates import describe_run, event_steps, model_at, saturation, timescales, unit_order
+from grutools.lessons.gates import describe_run, event_steps, model_at, saturation, timescales, unit_order
 from grutools.plots import gate_heatmaps_figure, saturation_figure, unit_closeup_figure
 
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from grutools import AddingProblem, CopyTask, SequenceModel, gradient_norms
-from grutools.tasks import sequence_loss
+from grutools.core.tasks import sequence_loss
 
 CELLS = {"gru": nn.GRUCell, "rnn": nn.RNNCell, "lstm": nn.LSTMCell}
 

@@ -14,7 +14,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from grutools.serving import (
+from grutools.testing.serving import (
     KernelSocket,
     dashboard_url,
     kernel_processes,

@@ -1,4 +1,4 @@
-"""The JupyterHub deployment files (grutools.hub, deploy/jupyterhub/): settings derived from voila.json, checked."""
+"""The JupyterHub deployment files (grutools.classroom.hub, deploy/jupyterhub/): settings derived from voila.json, checked."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grutools import hub
-from grutools.resources import notebooks_dir
+from grutools.classroom import hub
+from grutools.core.resources import notebooks_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy" / "jupyterhub"

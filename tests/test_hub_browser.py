@@ -24,7 +24,7 @@ pytest.importorskip("playwright")
 pytest.importorskip("jupyterhub")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from grutools.serving import (  # noqa: E402
+from grutools.testing.serving import (  # noqa: E402
     CHROMIUM,
     descendants,
     free_port,

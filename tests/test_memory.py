@@ -1,12 +1,12 @@
-"""Memory time scales (grutools.memory and the two-time-scales task), against direct computations."""
+"""Memory time scales (grutools.lessons.memory and the two-time-scales task), against direct computations."""
 
 import numpy as np
 import pytest
 import torch
 
 from grutools import SequenceModel
-from grutools.memory import impulse_response, lifetimes, pca_trajectory, unit_alignment, unit_timescales
-from grutools.tasks import TwoTimescales
+from grutools.core.tasks import TwoTimescales
+from grutools.lessons.memory import impulse_response, lifetimes, pca_trajectory, unit_alignment, unit_timescales
 
 
 def test_two_timescales_targets_are_the_moving_averages():

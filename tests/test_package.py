@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from grutools.serving import CHROMIUM, dashboard_url, free_port, launch_chromium, wait_for_dashboard
+from grutools.testing.serving import CHROMIUM, dashboard_url, free_port, launch_chromium, wait_for_dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH = re.search(r"^TORCH = (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
@@ -68,7 +68,7 @@ def package():
 
 def test_the_wheel_carries_everything_needed_at_run_time(package):
     names = set(zipfile.ZipFile(package["wheel"]).namelist())
-    assert "grutools/csrc/fast_gru.cpp" in names
+    assert "grutools/core/csrc/fast_gru.cpp" in names
     for name in tracked("data") | tracked("notebooks") | {"voila.json"}:
         assert f"grutools/_shipped/{name}" in names, f"{name} is missing from the wheel"
     data = next(n.split("/data/", 1)[0] for n in names if ".data/data/" in n)
@@ -110,7 +110,7 @@ def read_only_command(folder: Path, command: list[str]) -> list[str]:
 def test_a_read_only_package_folder_builds_into_the_users_cache(package):
     """A system-wide install whose site-packages cannot be written: the fast GRU compiles into the user's cache."""
     home = package["top"] / "student"
-    script = ("import json, warnings; warnings.simplefilter('error', RuntimeWarning); import grutools.fast as f; "
+    script = ("import json, warnings; warnings.simplefilter('error', RuntimeWarning); import grutools.core.fast as f; "
               "print(json.dumps({'available': f.available(), 'file': f.extension().__file__}))")
     env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
     env.pop("GRUTOOLS_BUILD_DIR", None)
@@ -127,8 +127,8 @@ def test_the_installed_wheel_works_from_any_folder(package):
     script = """
 import json, warnings
 warnings.simplefilter("error", RuntimeWarning)  # a fallback to torch.nn.GRU warns: fail on it
-import grutools, grutools.fast as fast
-from grutools.resources import data_dir
+import grutools, grutools.core.fast as fast
+from grutools.core.resources import data_dir
 x, y = grutools.Sunspots(length=60).sample(3, seed=0)
 checkpoint = grutools.load(data_dir() / "checkpoints" / "adding_gru.pt")
 model = grutools.SequenceModel("gru", input_size=1, hidden_size=4, output_size=1, seed=0)
@@ -188,5 +188,5 @@ def test_the_sdist_installs_imports_and_builds(package):
     result = run([package["venv"] / "bin" / "grutools", "build"], cwd=package["work"], env=env, timeout=300)
     assert "agrees with torch.nn.GRU" in result.stdout
     assert list(target.glob("*.so"))
-    found = run([python, "-c", "import grutools.resources as r; print(r.root())"], cwd=package["work"]).stdout.strip()
+    found = run([python, "-c", "import grutools.core.resources as r; print(r.root())"], cwd=package["work"]).stdout.strip()
     assert Path(found) == package["package"] / "_shipped"

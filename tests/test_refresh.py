@@ -81,7 +81,7 @@ def test_a_different_structure_replaces_the_traces():
 
 
 def test_arrays_with_gaps_are_compared_as_equal(sent, monkeypatch):
-    from grutools.sketch import Sketch
+    from grutools.plots.sketch import Sketch
 
     monkeypatch.setenv("GRUTOOLS_VALIDATE_FIGURES", "0")  # as in a dashboard: numpy arrays stay numpy arrays
 
@@ -98,8 +98,8 @@ def test_arrays_with_gaps_are_compared_as_equal(sent, monkeypatch):
 
 
 def test_our_copy_of_plotlys_bundle_is_quiet_for_our_widgets(tmp_path, monkeypatch):
-    from grutools import template
     from grutools.apps import figures
+    from grutools.classroom import template
 
     target = tmp_path / "static" / "plotly-widget.js"
     assert template.install_bundle(target)

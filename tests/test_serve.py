@@ -5,9 +5,9 @@ import json
 import pytest
 
 from grutools import cli
-from grutools.resources import notebooks_dir, root
-from grutools.serve import class_settings, copy_notebooks, environment, voila_command
-from grutools.template import SERVED
+from grutools.classroom.serve import class_settings, copy_notebooks, environment, voila_command
+from grutools.classroom.template import SERVED
+from grutools.core.resources import notebooks_dir, root
 
 
 def test_lab_copies_the_notebooks_and_never_overwrites_the_users_edits(tmp_path):

@@ -1,4 +1,4 @@
-"""The speed verdict (grutools.speed): the decision rule on fixed synthetic timings, the interval, the benchmark file."""
+"""The speed verdict (grutools.lessons.speed): the decision rule on fixed synthetic timings, the interval, the benchmark file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from grutools.speed import compare_speed, median_interval, read_benchmark, speed_verdict
+from grutools.lessons.speed import compare_speed, median_interval, read_benchmark, speed_verdict
 
 
 def test_median_interval_matches_the_binomial_order_statistics():
@@ -60,7 +60,8 @@ def test_a_clear_win_a_clear_loss_and_a_coin_flip():
 
 
 def test_compare_speed_stops_when_clear_or_at_the_budget(monkeypatch):
-    from grutools import AddingProblem, training
+    from grutools import AddingProblem
+    from grutools.core import training
 
     # a fake clock and fake step times: the GRU's steps take 2 units, the LSTM's 3
     now = [0.0]

@@ -58,7 +58,7 @@ def test_gates_dashboard_download_and_code_reproduce_the_run(tmp_path, monkeypat
     app.train(steps=40, wait=True)
     files = downloads(app.takeaway.value)
     assert list(files) == ["copy30_gru.pt"]
-    assert "grutools.tasks.CopyTask(length=30, symbols=4, remember=3)" in app.takeaway.code
+    assert "grutools.core.tasks.CopyTask(length=30, symbols=4, remember=3)" in app.takeaway.code
     namespace = run_code(app.takeaway.code, tmp_path, monkeypatch)
     torch.testing.assert_close(torch.tensor(namespace["history"].loss), torch.tensor(app.history.loss),
                                rtol=1e-5, atol=1e-7)

@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F
 
 from grutools import AddingProblem, CopyTask, Sunspots, make_task
-from grutools.tasks import IGNORE, load_sunspots, sequence_loss
+from grutools.core.tasks import IGNORE, load_sunspots, sequence_loss
 
 
 def test_adding_problem_batches():

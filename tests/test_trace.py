@@ -108,7 +108,7 @@ def test_sequence_model_is_traced_through_its_core():
 def test_trace_does_not_loop_over_time_in_python(monkeypatch):
     """The gates come from one vectorised pass: the step equations are called once per layer."""
     calls = []
-    trace_module = sys.modules["grutools.trace"]
+    trace_module = sys.modules["grutools.core.trace"]
     original = trace_module.gru_from_projections
     monkeypatch.setattr(trace_module, "gru_from_projections", lambda *a, **k: calls.append(1) or original(*a, **k))
     trace(nn.GRU(2, 3, num_layers=2), torch.randn(50, 4, 2))

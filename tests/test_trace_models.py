@@ -1,6 +1,6 @@
 """trace() on models the suite did not make: custom modules, bidirectional and time-major layers, packed batches,
 an LSTM trained by a plain loop and reloaded from its state_dict. Every gate of every layer and direction is
-checked against a step-by-step reference written out here, one sequence at a time (not grutools.equations)."""
+checked against a step-by-step reference written out here, one sequence at a time (not grutools.core.equations)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
-"""Vanishing gradients (grutools.vanishing), checked against PyTorch's own cells and autograd."""
+"""Vanishing gradients (grutools.lessons.vanishing), checked against PyTorch's own cells and autograd."""
 
 import numpy as np
 import pytest
 import torch
 
 from grutools import AddingProblem, SequenceModel, train
-from grutools.gradients import gradient_norms
-from grutools.tasks import DATA_DIR
-from grutools.vanishing import (
+from grutools.core.gradients import gradient_norms
+from grutools.core.tasks import DATA_DIR
+from grutools.lessons.vanishing import (
     decay_per_step,
     gradient_gain,
     make_models,

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("playwright")
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from grutools.serving import CHROMIUM, WireMeter, dashboard_url, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
+from grutools.testing.serving import CHROMIUM, WireMeter, dashboard_url, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
 
 pytestmark = [
     pytest.mark.browser,

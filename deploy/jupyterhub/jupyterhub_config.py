@@ -23,7 +23,7 @@ FirstUseAuthenticator): the default here is PAM, the machine's own user accounts
 
 import os
 
-from grutools import hub
+from grutools.classroom import hub
 
 c = get_config()  # noqa: F821 (JupyterHub provides it)
 

@@ -7,7 +7,7 @@ import html
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from ..cell import (
+from ..lessons.cell import (
     GATE_MODES,
     MEMORY_UNIT,
     SIGNALS,
@@ -229,11 +229,11 @@ class GRUCellExplorer:
         return torch.tensor([s.value for s in self.h_sliders])
 
     def current_step(self):
-        """The step now shown (a :class:`grutools.equations.GRUStep`)."""
+        """The step now shown (a :class:`grutools.core.equations.GRUStep`)."""
         return self.gru.step(self.x, self.h_prev, self.mode.value)
 
     def set_mode(self, mode: str) -> None:
-        """Pin a gate as the extremes buttons do; ``mode`` is a key of :data:`grutools.cell.GATE_MODES`."""
+        """Pin a gate as the extremes buttons do; ``mode`` is a key of :data:`grutools.lessons.cell.GATE_MODES`."""
         self.mode.value = mode
 
     def randomize(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 import torch
 
-from ..training import History
+from ..core.training import History
 
 CONTROL_WIDTH = "300px"
 LABEL_STYLE = {"description_width": "110px"}

@@ -7,8 +7,10 @@ import time
 
 import ipywidgets as widgets
 
-from .. import fast
-from ..compare import (
+from ..core import fast
+from ..core.models import CELLS
+from ..core.tasks import DATA_DIR, TASKS, make_task
+from ..lessons.compare import (
     BLOCK,
     STUDY_TASKS,
     block_means,
@@ -20,11 +22,9 @@ from ..compare import (
     time_training_steps,
     verdict,
 )
-from ..models import CELLS
+from ..lessons.speed import BENCHMARK, BENCHMARK_COMMAND, LEVEL, SpeedVerdict, benchmark_row, compare_speed, read_benchmark
+from ..lessons.vanishing import race
 from ..plots import NAMES, budget_figure, curves_figure, data_quality_figure
-from ..speed import BENCHMARK, BENCHMARK_COMMAND, LEVEL, SpeedVerdict, benchmark_row, compare_speed, read_benchmark
-from ..tasks import DATA_DIR, TASKS, make_task
-from ..vanishing import race
 from .common import (
     LABEL_STYLE,
     BackgroundTraining,
@@ -147,7 +147,7 @@ class ClaimsExplorer:
         """Count parameters and time training steps of each model, live (what moving a control does).
 
         The GRU and the LSTM are timed interleaved until the interval of their step-time
-        ratio excludes 1, or :attr:`speed_budget` seconds pass (:func:`grutools.speed.compare_speed`).
+        ratio excludes 1, or :attr:`speed_budget` seconds pass (:func:`grutools.lessons.speed.compare_speed`).
         """
         task = make_task(self.task.value, STUDY_TASKS[self.task.value])
         sizes = self.sizes(task)

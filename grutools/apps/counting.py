@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from .. import io
-from ..counting import (
+from ..core import io
+from ..lessons.counting import (
     CHECKPOINTS,
     COUNTING_COMMAND,
     COUNTING_RESULTS,

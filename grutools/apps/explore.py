@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import ipywidgets as widgets
 import numpy as np
+from torch import nn
 
-from ..explore import KEEPING_GATE, Exploration
 from ..plots import (
     gradient_through_time_figure,
     unit_timescales_figure,
 )
-from ..uploads import EmbeddedRecurrent
+from ..yours.explore import KEEPING_GATE, Exploration
+from ..yours.uploads import EmbeddedRecurrent
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded
 from .figures import show_figure
 from .gateviews import GateViews, ShowsGateViews
@@ -20,7 +24,7 @@ WINDOW = 1000  # steps drawn at once: a longer sequence is shown a window at a t
 
 
 class ModelExplorer(ShowsGateViews, widgets.VBox):
-    """The explore views of one :class:`~grutools.explore.Exploration`, with controls for sequence, layer and unit.
+    """The explore views of one :class:`~grutools.yours.explore.Exploration`, with controls for sequence, layer and unit.
 
     Views (also as attributes, to place them one by one in a notebook): :attr:`gates_view`
     (heatmaps aligned with the input), :attr:`unit_view` (one unit close up),
@@ -134,3 +138,24 @@ class ModelExplorer(ShowsGateViews, widgets.VBox):
             symbol = {"update": "z", "forget": "f"}[KEEPING_GATE[ex.kind]]
             self.timescale_plot = show_figure(self.timescale_plot, unit_timescales_figure(scales, symbol))
         self.redraw_sequence()
+
+
+def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = None, rnn: str | None = None,
+            feature_names: Sequence[str] | None = None, sequence_id: str | None = None,
+            batch_first: bool | None = None):
+    """A widget app showing ``model``'s recurrent layer on your sequences ``x``.
+
+    Views: gate and state heatmaps aligned with the input's named features, one unit
+    close up, gate saturation, each unit's time scale, and, given a target ``y`` and a
+    ``loss(output, y)``, the gradient through time. ``x`` is a tensor or array
+    ``(batch, time, features)`` (or ``(time, features)``), a pandas DataFrame (one
+    sequence, or a long table with a ``sequence_id`` column), or a CSV file's path laid
+    out like that table, batch-first unless ``batch_first=False`` (by default the layout of
+    the model's recurrent layer). For a model that embeds token ids, ``x`` is the ids: integers
+    ``(batch, time)`` (or a list of lists), and ``feature_names`` may give the vocabulary.
+
+    >>> import torch, grutools
+    >>> app = grutools.explore(torch.nn.GRU(2, 4, batch_first=True), torch.randn(3, 10, 2))  # doctest: +SKIP
+    """
+    return ModelExplorer(Exploration(model, x, rnn=rnn, y=y, loss=loss, feature_names=feature_names,
+                                     sequence_id=sequence_id, batch_first=batch_first))

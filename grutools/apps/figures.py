@@ -147,11 +147,11 @@ def figure_widget_class():
     file of our Voilà template, the bundle is fetched once and then cached by the
     browser. Used where the kernel was started by Voilà (which sets ``VOILA_BASE_URL``,
     in pre-heated kernels too) and the served template has the bundle (``grutools serve``
-    and ``make install`` put it there: :func:`grutools.template.prepare`).
+    and ``make install`` put it there: :func:`grutools.classroom.template.prepare`).
     """
     import plotly
 
-    from ..template import BUNDLE, served_template
+    from ..classroom.template import BUNDLE, served_template
 
     base = os.environ.get("VOILA_BASE_URL")
     if not base or served_template() is None:

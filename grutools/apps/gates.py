@@ -8,13 +8,13 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
-from .. import io
-from ..gates import SORTS, describe_run, event_steps, model_at, saturation, timescales, unit_order
-from ..models import SequenceModel
+from ..core import io
+from ..core.models import SequenceModel
+from ..core.tasks import DATA_DIR, TASKS, Task, make_task
+from ..core.trace import Trace, trace
+from ..core.training import History, TrainingDiverged, train
+from ..lessons.gates import SORTS, describe_run, event_steps, model_at, saturation, timescales, unit_order
 from ..plots import loss_figure, smooth
-from ..tasks import DATA_DIR, TASKS, Task, make_task
-from ..trace import Trace, trace
-from ..training import History, TrainingDiverged, train
 from .common import (
     LABEL_STYLE,
     BackgroundTraining,

@@ -20,7 +20,7 @@ class GateViews:
     """The three figure widgets (``heatmaps``, ``closeup``, ``saturation``) and how to draw into them.
 
     ``source`` is what the input row is drawn from: a task, or a user's
-    :class:`~grutools.sequences.UserSequences` (``name``, ``title``, ``step_labels``).
+    :class:`~grutools.yours.sequences.UserSequences` (``name``, ``title``, ``step_labels``).
     """
 
     def __init__(self) -> None:

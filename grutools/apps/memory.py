@@ -6,13 +6,13 @@ import ipywidgets as widgets
 import numpy as np
 from plotly.colors import sample_colorscale
 
-from .. import io
-from ..gates import timescales
-from ..memory import impulse_response, lifetimes, pca_trajectory, unit_alignment
-from ..models import SequenceModel
+from ..core import io
+from ..core.models import SequenceModel
+from ..core.tasks import DATA_DIR, TwoTimescales
+from ..core.trace import trace
+from ..lessons.gates import timescales
+from ..lessons.memory import impulse_response, lifetimes, pca_trajectory, unit_alignment
 from ..plots import TIMESCALE_SCALE, impulse_figure, timescale_change_figure, timescale_figure, trajectory_figure
-from ..tasks import DATA_DIR, TwoTimescales
-from ..trace import trace
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded
 from .figures import show_figure
 from .guard import protect
@@ -22,7 +22,7 @@ REGENERATE = "make data"
 
 
 class MemoryExplorer:
-    """A GRU and a tanh RNN trained on :class:`~grutools.tasks.TwoTimescales`, taken apart.
+    """A GRU and a tanh RNN trained on :class:`~grutools.core.tasks.TwoTimescales`, taken apart.
 
     Views: :attr:`timescale_view` (each unit's time scale and which signal it
     follows), :attr:`impulse_view` (how long a nudge to the input lives in each

@@ -7,11 +7,11 @@ import html
 
 import ipywidgets as widgets
 
-from ..models import SequenceModel
+from ..core.models import SequenceModel
+from ..core.tasks import Task
+from ..core.training import History
 from ..plots import NAMES
-from ..takeaway import reproduction_code, save_bytes
-from ..tasks import Task
-from ..training import History
+from ..yours.takeaway import reproduction_code, save_bytes
 
 MAX_DOWNLOAD = 20 * 2**20  # a data: link this large would strain the page; bigger models are saved from Python
 

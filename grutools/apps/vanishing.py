@@ -7,13 +7,12 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
-from ..chrono import CHRONO_COMMAND, CHRONO_TABLE, chrono_findings, read_chrono_table, summarise_chrono
-from ..gradients import gradient_norms
-from ..models import CELLS, SequenceModel
-from ..plots import NAMES, gradient_figure, race_figure
-from ..tasks import DATA_DIR, TASKS, AddingProblem
-from ..training import History
-from ..vanishing import (
+from ..core.gradients import gradient_norms
+from ..core.models import CELLS, SequenceModel
+from ..core.tasks import DATA_DIR, TASKS, AddingProblem
+from ..core.training import History
+from ..lessons.chrono import CHRONO_COMMAND, CHRONO_TABLE, chrono_findings, read_chrono_table, summarise_chrono
+from ..lessons.vanishing import (
     RaceResult,
     decay_per_step,
     gradient_gain,
@@ -25,6 +24,7 @@ from ..vanishing import (
     step_jacobian_norms,
     summarise_table,
 )
+from ..plots import NAMES, gradient_figure, race_figure
 from .common import (
     LABEL_STYLE,
     BackgroundTraining,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from ..models import CELLS, SequenceModel
+from ..core.models import CELLS, SequenceModel
+from ..core.tasks import AddingProblem
+from ..core.training import History, TrainingDiverged, train
 from ..plots import NAMES, loss_figure, smooth
-from ..tasks import AddingProblem
-from ..training import History, TrainingDiverged, train
 from .common import (
     LABEL_STYLE,
     BackgroundTraining,

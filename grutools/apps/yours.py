@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..explore import Exploration
-from ..sequences import SequenceDataError, UserSequences
-from ..tasks import DATA_DIR
-from ..uploads import EmbeddedRecurrent, model_from_bytes, upload_limits
+from ..core.tasks import DATA_DIR
+from ..yours.explore import Exploration
+from ..yours.sequences import SequenceDataError, UserSequences
+from ..yours.uploads import EmbeddedRecurrent, model_from_bytes, upload_limits
 from .common import LABEL_STYLE, StatusLine, control_layout, friendly_error, guarded, panel_layout
 from .explore import ModelExplorer
 from .guard import protect

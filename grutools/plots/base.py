@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ..core.models import CELL_NAMES as NAMES
+
 COLORS = {"rnn": "#7f7f7f", "gru": "#1f77b4", "lstm": "#ff7f0e"}
-NAMES = {"rnn": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
 BASELINE_COLOR = "#d62728"
 # the gates' lines: told apart under deuteranopia too (simulated in tests/test_plots_palette.py); the GRU's state
 # keeps the GRU's blue. The earlier purple and green read as the blue and the red to a red-green colour-blind student.

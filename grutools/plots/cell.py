@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..sketch import Sketch
 from .base import (
     COLORS,
     GATE_COLORS,
@@ -16,6 +15,7 @@ from .base import (
     STATE_SCALE,
     base_layout,
 )
+from .sketch import Sketch
 
 # (x, y) of each node of the step diagram, and what its label says
 _NODES = {

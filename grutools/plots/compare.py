@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..sketch import Sketch
 from .base import (
     BASELINE_COLOR,
     COLORS,
@@ -17,6 +16,7 @@ from .base import (
     _band,
     base_layout,
 )
+from .sketch import Sketch
 
 
 def budget_figure(parameters: Mapping[str, int], hidden: Mapping[str, int], times: Mapping[str, Sequence[float]],

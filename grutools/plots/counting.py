@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..sketch import Sketch
 from .base import BASELINE_COLOR, COLORS, base_layout
+from .sketch import Sketch
 
 RECOGNISED_SCALE = [[0.0, "#f4a582"], [0.5, "#f4a582"], [0.5, "#2166ac"], [1.0, "#2166ac"]]  # no: light red, yes: blue
 

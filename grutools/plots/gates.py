@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..sketch import Sketch
 from .base import (
     COLORS,
     GATE_COLORS,
@@ -16,6 +15,7 @@ from .base import (
     base_layout,
     typed_array,
 )
+from .sketch import Sketch
 
 GATE_LABELS = {
     "update": "update gate z",
@@ -166,7 +166,7 @@ def saturation_figure(trained: Mapping[str, tuple[np.ndarray, np.ndarray]],
     saturated, closed), y the fraction above 0.9 (right saturated, open). Points
     near the origin are gates that stay in the middle; near the diagonal x + y = 1,
     gates that act as switches. ``trained``/``untrained`` map a gate name to
-    ``(left, right)`` arrays, as returned by :func:`grutools.gates.saturation`.
+    ``(left, right)`` arrays, as returned by :func:`grutools.lessons.gates.saturation`.
     """
     from plotly.subplots import make_subplots
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..sketch import Sketch
 from .base import (
     BASELINE_COLOR,
     COLORS,
@@ -15,6 +14,7 @@ from .base import (
     NAMES,
     base_layout,
 )
+from .sketch import Sketch
 
 TIMESCALE_SCALE = "Plasma"
 

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..sketch import Sketch
 from .base import (
     BASELINE_COLOR,
     COLORS,
@@ -18,6 +17,7 @@ from .base import (
     loss_traces,
     typed_array,
 )
+from .sketch import Sketch
 
 
 def gradient_figure(norms: Mapping[str, np.ndarray], gains: Mapping[str, np.ndarray],

@@ -22,12 +22,12 @@ import torch
 from torch import Tensor
 from torch.func import jacrev, vmap
 
-from .equations import gru_step, lstm_step, rnn_step
-from .gradients import gradient_norms
-from .models import CELLS, SequenceModel
-from .tasks import AddingProblem, Task
-from .trace import layer_weights, trace
-from .training import History, Trainer, TrainingDiverged, evaluate
+from ..core.equations import gru_step, lstm_step, rnn_step
+from ..core.gradients import gradient_norms
+from ..core.models import CELLS, SequenceModel
+from ..core.tasks import AddingProblem, Task
+from ..core.trace import layer_weights, trace
+from ..core.training import History, Trainer, TrainingDiverged, evaluate
 
 
 def scale_recurrent(model: SequenceModel, scale: float) -> SequenceModel:
@@ -46,7 +46,7 @@ def make_models(task: Task, hidden_size: int | Mapping[str, int], scale: float =
 
     ``hidden_size`` is one size for all, or a size per cell (e.g. matched parameter budgets).
     ``chrono`` (``T_max``) gives the gated cells chrono-initialised biases
-    (:func:`grutools.models.chrono_init`); the tanh RNN, which has no gates, keeps its default.
+    (:func:`grutools.core.models.chrono_init`); the tanh RNN, which has no gates, keeps its default.
     """
     sizes = hidden_size if isinstance(hidden_size, Mapping) else dict.fromkeys(cells, hidden_size)
     return {cell: scale_recurrent(SequenceModel(cell, hidden_size=sizes[cell], seed=seed,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .models import SequenceModel
-from .tasks import Task
-from .trace import Trace
+from ..core.models import SequenceModel
+from ..core.tasks import Task
+from ..core.trace import Trace
 
 SORTS = {"none": "unit number", "mean": "mean update gate", "similarity": "similar units together"}
 LOW, HIGH = 0.1, 0.9  # a gate below LOW is "left saturated" (closed), above HIGH "right saturated" (open)

@@ -1,6 +1,6 @@
 """A small GRU to take apart by hand: the logic behind the "inside one GRU step" dashboard.
 
-Every number comes from :func:`grutools.equations.gru_step` (one step) or from
+Every number comes from :func:`grutools.core.equations.gru_step` (one step) or from
 :func:`grutools.trace` (many steps), the same code that inspects trained models.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .equations import GRUStep, gate_blocks, gru_step, parameter_count
-from .trace import Trace, trace
+from ..core.equations import GRUStep, gate_blocks, gru_step, parameter_count
+from ..core.trace import Trace, trace
 
 # What the dashboard's "extremes" buttons pin: (update gate, reset gate); None leaves a gate as computed.
 GATE_MODES = {

@@ -12,7 +12,7 @@ servers that are gone (a killed server never runs its own clean-up). Its kernels
 with it by themselves (ipykernel watches ``JPY_PARENT_PID``). Everything else is
 Voilà's, settings (``voila.json``) included.
 
-Run it as ``python -m grutools.voila_app NOTEBOOKS [voila options]``.
+Run it as ``python -m grutools.classroom.voila_app NOTEBOOKS [voila options]``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from pathlib import Path
 from .resources import PACKAGE, SHIPPED, cache_dir, root, writable
 
 NAME = "grutools_fast_gru"
-SOURCE = PACKAGE / "csrc" / "fast_gru.cpp"
+SOURCE = PACKAGE / "core" / "csrc" / "fast_gru.cpp"
 # built on the machine that runs it, so tuned for it; -ffast-math lets GCC vectorise exp (glibc's libmvec);
 # -fopenmp makes at::parallel_for run on PyTorch's OpenMP threads (without it, the pragma is ignored: one thread)
 CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp"]

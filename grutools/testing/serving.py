@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .resources import notebook_names, notebooks_dir, root  # noqa: F401 (notebook_names: for the tests)
+from ..core.resources import notebook_names, notebooks_dir, root  # noqa: F401 (notebook_names: for the tests)
 
 ROOT = root()
 NOTEBOOKS = notebooks_dir()
@@ -45,7 +45,7 @@ def free_port() -> int:
 def voila_server(port: int | None = None, extra_args: list[str] | None = None, timeout: float = 60.0,
                  log_path: str | os.PathLike | None = None) -> Iterator[str]:
     """Serve the dashboards as ``grutools serve`` does (same command, folder and environment); yield the base URL."""
-    from .serve import environment, voila_command
+    from ..classroom.serve import environment, voila_command
 
     port = port or free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .resources import notebooks_dir, root
+from ..core.resources import notebooks_dir, root
 
 LANDING = "/voila/tree"  # the dashboards' index, where a student lands after logging in
 # VoilaConfiguration settings that apply to Voila as a server extension (the pre-heated kernel pools and the

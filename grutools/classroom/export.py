@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from .resources import notebook_names, notebooks_dir
+from ..core.resources import notebook_names, notebooks_dir
 
 NOTEBOOKS = notebooks_dir()
 
@@ -48,7 +48,7 @@ def widget_html(widget) -> str:
     import ipywidgets as widgets
     import plotly.graph_objects as go
 
-    from .apps.common import StatusLine
+    from ..apps.common import StatusLine
 
     if isinstance(widget, go.FigureWidget):
         figure = go.Figure(widget)

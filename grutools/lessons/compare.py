@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .models import CELLS, SequenceModel
-from .tasks import Task, make_task
-from .training import Trainer, evaluate
+from ..core.models import CELL_NAMES, CELLS, SequenceModel
+from ..core.tasks import Task, make_task
+from ..core.training import Trainer, evaluate
 from .vanishing import race
 
 # the tasks and lengths of the GRU-vs-LSTM study (dashboard 04)
@@ -137,28 +137,27 @@ def verdict(summary: Mapping[str, dict], a: str = "gru", b: str = "lstm") -> str
     "Better" is claimed only when every seed of one is below every seed of the
     other; otherwise the result is called a tie within the spread of the seeds.
     """
-    from .plots import NAMES
 
     sa, sb = summary[a], summary[b]
     ta, tb = sa["test"], sb["test"]
     if min(sa["seeds"], sb["seeds"]) < 2:
         lower = a if ta.mean() < tb.mean() else b
-        result = (f"the {NAMES[lower]} ends lower in this single run (one seed shows no spread, so this is no "
+        result = (f"the {CELL_NAMES[lower]} ends lower in this single run (one seed shows no spread, so this is no "
                   "evidence either way)")
     elif ta.max() < tb.min():
-        result = f"the {NAMES[a]} ends lower than the {NAMES[b]} for every seed"
+        result = f"the {CELL_NAMES[a]} ends lower than the {CELL_NAMES[b]} for every seed"
     elif tb.max() < ta.min():
-        result = f"the {NAMES[b]} ends lower than the {NAMES[a]} for every seed"
+        result = f"the {CELL_NAMES[b]} ends lower than the {CELL_NAMES[a]} for every seed"
     else:
-        result = f"the {NAMES[a]} and the {NAMES[b]} are tied within the spread of the seeds"
+        result = f"the {CELL_NAMES[a]} and the {CELL_NAMES[b]} are tied within the spread of the seeds"
     threshold = 0.1 * sa["baseline"]
     reach_a, reach_b = steps_to_reach(sa["mean"], threshold), steps_to_reach(sb["mean"], threshold)
     def say(cell: str, reach: int | None) -> str:
         if reach:
-            return f"the {NAMES[cell]}'s training loss reaches 10% of the 'learned nothing' loss at step {reach}"
-        return f"the {NAMES[cell]}'s never reaches 10% of the 'learned nothing' loss"
+            return f"the {CELL_NAMES[cell]}'s training loss reaches 10% of the 'learned nothing' loss at step {reach}"
+        return f"the {CELL_NAMES[cell]}'s never reaches 10% of the 'learned nothing' loss"
 
-    return (f"Test loss {NAMES[a]} {ta.mean():.4f} (seeds {ta.min():.4f}-{ta.max():.4f}) against {NAMES[b]} "
+    return (f"Test loss {CELL_NAMES[a]} {ta.mean():.4f} (seeds {ta.min():.4f}-{ta.max():.4f}) against {CELL_NAMES[b]} "
             f"{tb.mean():.4f} ({tb.min():.4f}-{tb.max():.4f}): {result}; {say(a, reach_a)}, {say(b, reach_b)}.")
 
 

@@ -20,7 +20,7 @@ import functools
 import os
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # the grutools package (this file is in grutools/core/)
 SHIPPED = PACKAGE / "_shipped"  # in a wheel or an sdist install
 TEMPLATE = "grulab"
 

@@ -1,8 +1,9 @@
 """Your own model on your own sequences: every gate, unit, time scale and the gradient through time.
 
-:func:`explore` returns a widget app (JupyterLab or Voilà) for any ``nn.Module`` with a
-GRU, LSTM or RNN inside and sequences given as a tensor, a NumPy array or a pandas
-DataFrame. :class:`Exploration` is the computation behind it, usable on its own.
+:class:`Exploration` computes every view for any ``nn.Module`` with a GRU, LSTM or RNN
+inside and sequences given as a tensor, a NumPy array or a pandas DataFrame; it is
+usable on its own. :func:`grutools.explore` (in :mod:`grutools.apps.explore`) wraps it in
+a widget app for JupyterLab or Voilà.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .capture import SUPPORTED, choose_layer
-from .gates import saturation, timescales
-from .models import SequenceModel
+from ..core.capture import SUPPORTED, choose_layer
+from ..core.models import SequenceModel
+from ..core.trace import Trace, trace
+from ..lessons.gates import saturation, timescales
 from .sequences import SequenceDataError, UserSequences
-from .trace import Trace, trace
 
 QUANTITIES = {"gru": ("update", "reset", "candidate", "hidden"), "lstm": ("forget", "input", "output", "cell", "hidden"),
               "rnn": ("hidden",)}
@@ -209,26 +210,3 @@ def is_token_ids(x: Any) -> bool:
         first = x[0]
         return isinstance(first, (list, tuple)) and bool(first) and all(isinstance(t, int) for t in first)
     return False
-
-
-def explore(model: nn.Module, x: Any, *, y: Any = None, loss: Callable | None = None, rnn: str | None = None,
-            feature_names: Sequence[str] | None = None, sequence_id: str | None = None,
-            batch_first: bool | None = None):
-    """A widget app showing ``model``'s recurrent layer on your sequences ``x``.
-
-    Views: gate and state heatmaps aligned with the input's named features, one unit
-    close up, gate saturation, each unit's time scale, and, given a target ``y`` and a
-    ``loss(output, y)``, the gradient through time. ``x`` is a tensor or array
-    ``(batch, time, features)`` (or ``(time, features)``), a pandas DataFrame (one
-    sequence, or a long table with a ``sequence_id`` column), or a CSV file's path laid
-    out like that table, batch-first unless ``batch_first=False`` (by default the layout of
-    the model's recurrent layer). For a model that embeds token ids, ``x`` is the ids: integers
-    ``(batch, time)`` (or a list of lists), and ``feature_names`` may give the vocabulary.
-
-    >>> import torch, grutools
-    >>> app = grutools.explore(torch.nn.GRU(2, 4, batch_first=True), torch.randn(3, 10, 2))  # doctest: +SKIP
-    """
-    from .apps.explore import ModelExplorer
-
-    return ModelExplorer(Exploration(model, x, rnn=rnn, y=y, loss=loss, feature_names=feature_names,
-                                     sequence_id=sequence_id, batch_first=batch_first))

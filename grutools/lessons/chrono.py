@@ -1,7 +1,7 @@
 """Does chrono initialisation help? Default against chrono-initialised gate biases, over seeds.
 
 :func:`chrono_table` trains a GRU and an LSTM with PyTorch's default biases and with
-chrono initialisation (:func:`grutools.models.chrono_init`, ``T_max`` = the sequence
+chrono initialisation (:func:`grutools.core.models.chrono_init`, ``T_max`` = the sequence
 length) on the same batches, at the longest lengths of the adding and copy tasks, and
 writes the test losses per seed; :func:`chrono_findings` reads what the numbers show.
 The shipped table is ``data/results/chrono.csv`` (dashboard 03).
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .tasks import DATA_DIR, make_task
-from .training import evaluate
+from ..core.models import CELL_NAMES
+from ..core.tasks import DATA_DIR, make_task
+from ..core.training import evaluate
 from .vanishing import race, write_table
 
 CHRONO_TABLE = DATA_DIR / "results" / "chrono.csv"
@@ -79,8 +80,7 @@ def chrono_findings(rows: Sequence[dict]) -> list[str]:
     "Helps" needs a lower test loss for every seed (paired); "hurts" a higher one for
     every seed; anything else is mixed, and said so.
     """
-    from .plots import NAMES
-    from .tasks import TASKS
+    from ..core.tasks import TASKS
 
     sentences = []
     for (task, cell), entry in summarise_chrono(rows).items():
@@ -98,7 +98,7 @@ def chrono_findings(rows: Sequence[dict]) -> list[str]:
         else:
             verdict = f"mixed: chrono is lower for {better} of {len(seeds)} seeds"
         sentences.append(
-            f"{TASKS[task].title}, length {entry['length']}, {NAMES[cell]}: {verdict} (median {np.median(chrono):.4f} "
+            f"{TASKS[task].title}, length {entry['length']}, {CELL_NAMES[cell]}: {verdict} (median {np.median(chrono):.4f} "
             f"against {np.median(default):.4f}; below 10% of 'learned nothing': {int(np.sum(chrono < threshold))} of "
             f"{len(seeds)} seeds with chrono, {int(np.sum(default < threshold))} with the default).")
     return sentences

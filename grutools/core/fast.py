@@ -3,7 +3,7 @@
 PyTorch's CPU ``nn.GRU`` has no fused kernel: every time step is several small
 tensor operations, each recorded by autograd, and it trains about 4x slower than
 ``nn.LSTM``, which runs through oneDNN. :class:`FastGRU` runs each layer as one
-call into a small C++ extension (``grutools/csrc/fast_gru.cpp``) with a
+call into a small C++ extension (``grutools/core/csrc/fast_gru.cpp``) with a
 hand-written backward pass. Each thread takes its own block of batch rows through
 the whole sequence (no waiting between steps); per step it does a few small matrix
 products through oneDNN's just-in-time ``brgemm`` micro-kernel and one fused loop
@@ -14,7 +14,7 @@ measures it against ``nn.GRU``, ``nn.LSTM`` and ``nn.RNN``.
 
 The extension is compiled once per machine and torch version, on first use or by
 ``python -m grutools build`` (``make install`` runs it), beside the package or in the
-per-user cache: see :mod:`grutools.build`, which also loads it without a lock.
+per-user cache: see :mod:`grutools.core.build`, which also loads it without a lock.
 Where it cannot be built (no C++ compiler) or does not apply (CUDA, bidirectional,
 packed sequences, dropout while training, other dtypes), :class:`FastGRU` falls back
 to ``nn.GRU`` itself, after a one-line warning.

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..core.models import SequenceModel
+from ..core.trace import trace
 from .gates import timescales
-from .models import SequenceModel
-from .trace import trace
 
 
 def unit_timescales(model: SequenceModel, x: Tensor, layer: int = -1) -> np.ndarray:

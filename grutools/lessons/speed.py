@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from .models import SequenceModel
-from .tasks import DATA_DIR, Task
-from .training import Trainer
+from ..core.models import SequenceModel
+from ..core.tasks import DATA_DIR, Task
+from ..core.training import Trainer
 
 LEVEL = 0.99  # checked after every round, so stricter than the usual 95%: optional stopping inflates false verdicts
 MIN_ROUNDS = 10

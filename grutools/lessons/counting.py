@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .models import SequenceModel
-from .tasks import DATA_DIR, IGNORE, Task
-from .training import Trainer
+from ..core.models import CELL_NAMES, SequenceModel
+from ..core.tasks import DATA_DIR, IGNORE, Task
+from ..core.training import Trainer
 
 MORE, END = 0, 1  # the classes predicted at every b: another b follows, or the string ends
 COUNTING_RESULTS = DATA_DIR / "results" / "counting.json"
@@ -179,7 +179,7 @@ def counting_study(seeds: Sequence[int] = (0, 1, 2, 3, 4), max_n: int = 20, hidd
                    "parameters": model.parameter_count(), "seconds": round(time.perf_counter() - start, 1)}
             runs.append(run)
             if checkpoints is not None and seed == seeds[0]:
-                from .io import save
+                from ..core.io import save
 
                 save(Path(checkpoints) / f"anbn_{cell}.pt", model, history=model.history,
                      metadata={"task": "anbn", "max_n": max_n, "reach": run["reach"], "seed": seed})
@@ -207,7 +207,7 @@ def read_counting(path: str | Path = COUNTING_RESULTS) -> dict:
 def counting_states(model: SequenceModel, n: int) -> tuple[np.ndarray, int, float]:
     """Along aⁿbⁿ: the states that could count, ``(2n, units)`` (an LSTM's cell state c, a GRU's or RNN's h), the
     unit that follows the count #a − #b best, and its |correlation| with the count."""
-    from .trace import trace
+    from ..core.trace import trace
 
     x, _ = CountingTask.strings([n])
     traced = trace(model.core, x)
@@ -221,7 +221,6 @@ def counting_states(model: SequenceModel, n: int) -> tuple[np.ndarray, int, floa
 
 def study_findings(data: dict) -> list[str]:
     """What the shipped study shows, read from its numbers: each model's reach over seeds against the training range."""
-    from .plots import NAMES
 
     settings = data["settings"]
     max_n, up_to = settings["max_n"], settings["test_up_to"]
@@ -233,7 +232,7 @@ def study_findings(data: dict) -> list[str]:
         beyond = int(np.sum(values > max_n))
         far = int(np.sum(values >= 2 * max_n))
         sentences.append(
-            f"{NAMES[cell]}: recognises every n up to {values.min()}-{values.max()} (median {np.median(values):g}) "
+            f"{CELL_NAMES[cell]}: recognises every n up to {values.min()}-{values.max()} (median {np.median(values):g}) "
             f"over {len(values)} seeds; {beyond} of {len(values)} seeds get past the training range n <= {max_n}, "
             f"{far} reach twice it.")
     if len(reach["gru"]) and len(reach["lstm"]):

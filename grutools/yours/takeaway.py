@@ -11,10 +11,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .io import save
-from .models import SequenceModel
-from .tasks import Task
-from .training import History
+from ..core.io import save
+from ..core.models import SequenceModel
+from ..core.tasks import Task
+from ..core.training import History
 
 MODEL_KEYS = ("input_size", "output_size", "readout")  # what task.model_kwargs() supplies
 
@@ -27,7 +27,7 @@ def save_bytes(model: SequenceModel, history: History | None = None, metadata: d
 
 
 def _task_expression(task: Task) -> str:
-    return f"grutools.tasks.{task!r}"
+    return f"grutools.core.tasks.{task!r}"
 
 
 def _model_lines(config: dict, settings: dict, variable: str = "model") -> list[str]:
@@ -39,7 +39,7 @@ def _model_lines(config: dict, settings: dict, variable: str = "model") -> list[
         arguments.append(f"chrono={config['chrono']!r}")
     lines = [f"{variable} = grutools.SequenceModel({', '.join(arguments)}, **task.model_kwargs())"]
     if settings.get("scale", 1.0) != 1.0:
-        lines.append(f"grutools.vanishing.scale_recurrent({variable}, {settings['scale']!r})  # recurrent weights "
+        lines.append(f"grutools.lessons.vanishing.scale_recurrent({variable}, {settings['scale']!r})  # recurrent weights "
                      f"x{settings['scale']:g}")
     return lines
 
@@ -62,7 +62,7 @@ def reproduction_code(task: Task, runs: list[tuple[SequenceModel, History]], fil
     """
     if not runs:
         raise ValueError("there is no trained model to reproduce yet.")
-    lines = ["import grutools", "import grutools.vanishing", "", f"task = {_task_expression(task)}"]
+    lines = ["import grutools", "import grutools.lessons.vanishing", "", f"task = {_task_expression(task)}"]
     for model, history in runs:
         settings = dict(history.settings)
         if len(runs) > 1:
@@ -70,7 +70,7 @@ def reproduction_code(task: Task, runs: list[tuple[SequenceModel, History]], fil
         lines += _model_lines(model.config, settings)
         lines.append(_train_line(history, settings))
         lines.append("print(f\"final loss {history.final_loss:.4f} after {len(history.loss)} steps\")")
-    if "grutools.vanishing.scale_recurrent" not in "\n".join(lines):
-        lines.remove("import grutools.vanishing")
+    if "grutools.lessons.vanishing.scale_recurrent" not in "\n".join(lines):
+        lines.remove("import grutools.lessons.vanishing")
     lines += ["", f"grutools.save({filename!r}, model=model, history=history)"]
     return "\n".join(lines) + "\n"

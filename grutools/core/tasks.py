@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from .resources import data_dir
 
-DATA_DIR = data_dir()  # the clone's data/, or the installed package's copy (grutools.resources)
+DATA_DIR = data_dir()  # the clone's data/, or the installed package's copy (grutools.core.resources)
 SYMBOL_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # how the copy task's symbols are shown
 IGNORE = -100  # target value for steps a classification task does not score
 

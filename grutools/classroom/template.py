@@ -1,6 +1,6 @@
 """Our Voilà template made ready to serve: plotly's widget bundle beside it, from the plotly installed here.
 
-The template ships with grutools (``grutools.resources.template_dir``). Its static
+The template ships with grutools (``grutools.core.resources.template_dir``). Its static
 folder also serves ``plotly-widget.js``: plotly's 5 MB widget bundle, fetched once
 per browser and cached, instead of sent over every plot's websocket. The bundle is
 made from the installed plotly (and patched, see :func:`install_bundle`), so it is
@@ -16,7 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .resources import TEMPLATE, cache_dir, template_dir, writable
+from ..core.resources import TEMPLATE, cache_dir, template_dir, writable
 
 BUNDLE = "plotly-widget.js"
 VERSION_FILE = "plotly-widget.version"  # the plotly version the bundle was made from

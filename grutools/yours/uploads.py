@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .io import FORMAT, MAX_BYTES, checkpoint_from_payload, read_untrusted
-from .resources import root
+from ..core.io import FORMAT, MAX_BYTES, checkpoint_from_payload, read_untrusted
+from ..core.resources import root
 
 DEFAULT_LIMITS = {"max_model_mb": 20, "max_csv_mb": 5}
 KINDS = {1: ("rnn", nn.RNN), 3: ("gru", nn.GRU), 4: ("lstm", nn.LSTM)}  # gate blocks per kind

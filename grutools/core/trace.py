@@ -3,7 +3,7 @@
 Training uses PyTorch's fast fused modules, which only return hidden states.
 Given the hidden states, every gate at every step depends only on the input at
 that step and the state one step earlier, so all gates are recovered in one
-vectorised pass over time with the equations in :mod:`grutools.equations`
+vectorised pass over time with the equations in :mod:`grutools.core.equations`
 (the LSTM's cell state, a linear recurrence, by a parallel scan).
 """
 
@@ -136,7 +136,7 @@ def _initial_state(module: nn.RNNBase, h0, batch: int, like: Tensor) -> tuple[Te
 
 
 def _fused_gates(core: nn.RNNBase, x: Tensor, h0: Tensor) -> dict[str, Tensor] | None:
-    """The gates straight from :class:`grutools.fast.FastGRU`'s kernel, or ``None`` where it does not apply."""
+    """The gates straight from :class:`grutools.core.fast.FastGRU`'s kernel, or ``None`` where it does not apply."""
     from .fast import FastGRU
 
     if not isinstance(core, FastGRU) or not core.fused_applies(x):

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 CELLS = ("rnn", "gru", "lstm")
+CELL_NAMES = {"rnn": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}  # how pages and findings name each cell
 READOUTS = ("last", "all")
 
 
@@ -69,7 +70,7 @@ class SequenceModel(nn.Module):
 
     Inputs are batch-first, ``(batch, time, input_size)``. The core is a
     ``torch.nn.GRU``/``RNN``/``LSTM`` (``batch_first=True``) stored as ``self.core``;
-    for a GRU it is a :class:`grutools.fast.FastGRU`, a ``torch.nn.GRU`` with a
+    for a GRU it is a :class:`grutools.core.fast.FastGRU`, a ``torch.nn.GRU`` with a
     fused CPU kernel (identical parameters and results),
     so ``model.core`` can be handed to :func:`grutools.trace` and its
     ``state_dict`` loads into a plain PyTorch module and back.

@@ -15,7 +15,7 @@ def unroll_top_layer(model: SequenceModel, x: Tensor) -> list[Tensor]:
     """The top layer's states h_1..h_T as separate autograd nodes, each ``(batch, hidden)``.
 
     The layers below run in PyTorch's fused kernel (their gradients are not
-    needed); the top layer is unrolled step by step with :mod:`grutools.equations`
+    needed); the top layer is unrolled step by step with :mod:`grutools.core.equations`
     so that every h_t is a node of the graph and its total derivative can be read.
     """
     core = model.core
@@ -48,7 +48,7 @@ def gradient_norms(model: SequenceModel, x: Tensor, y: Tensor) -> Tensor:
 
     This is the total derivative, through the prediction at step t (if any) and
     through all later steps: the quantity that vanishes in a tanh RNN. The loss
-    is the task loss of each sequence (:func:`grutools.tasks.sequence_loss`, summed
+    is the task loss of each sequence (:func:`grutools.core.tasks.sequence_loss`, summed
     over the batch), so a sequence's row does not depend on the batch size.
 
     >>> from grutools import SequenceModel, AddingProblem

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .resources import notebook_names, notebooks_dir, root
+from ..core.resources import notebook_names, notebooks_dir, root
 from .template import SERVED, prepare
 
 
@@ -57,8 +57,8 @@ def class_settings(max_kernels: int | None = None, pool_size: int | None = None,
 
 
 def voila_command(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None = None) -> list[str]:
-    """The command that serves the shipped notebooks; run it in :func:`grutools.resources.root` (for ``voila.json``)."""
-    return [sys.executable, "-m", "grutools.voila_app", str(notebooks_dir()), f"--port={port}", f"--Voila.ip={ip}",
+    """The command that serves the shipped notebooks; run it in :func:`grutools.core.resources.root` (for ``voila.json``)."""
+    return [sys.executable, "-m", "grutools.classroom.voila_app", str(notebooks_dir()), f"--port={port}", f"--Voila.ip={ip}",
             "--no-browser", *(extra_args or [])]
 
 

@@ -1,0 +1,24 @@
+"""Serving the dashboards to a class: the kernel manager, ``grutools serve``, the Voilà app and template, the hub, export.
+
+- :mod:`.kernels`: :class:`ClassroomKernelManager` (named in ``voila.json``), a cap, pools kept full;
+- :mod:`.limits`: a kernel's own thread and memory limits;
+- :mod:`.serve`: the command that serves the notebooks (``grutools serve``, ``grutools lab``);
+- :mod:`.voila_app`: Voilà as ``grutools`` runs it;
+- :mod:`.template`: the ``grulab`` Voilà template and plotly's widget bundle beside it;
+- :mod:`.hub`: JupyterHub settings;
+- :mod:`.export`: the dashboards as static HTML.
+"""
+
+from .limits import limit_memory, limit_torch_threads
+
+__all__ = ["ClassFull", "ClassroomKernelManager", "limit_memory", "limit_torch_threads"]
+
+
+def __getattr__(name: str):
+    """The kernel manager on first use (``voila.json`` names ``grutools.classroom.ClassroomKernelManager``):
+    a dashboard kernel imports :mod:`.limits` and should not pay for Jupyter's server."""
+    if name in ("ClassFull", "ClassroomKernelManager"):
+        from . import kernels
+
+        return getattr(kernels, name)
+    raise AttributeError(f"module 'grutools.classroom' has no attribute {name!r}")
