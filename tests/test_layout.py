@@ -88,8 +88,8 @@ def test_core_lessons_and_yours_load_no_widgets_voila_or_plotly():
 
 
 def test_import_grutools_loads_no_widgets_and_still_offers_explore():
-    script = ("import sys, grutools; before = sorted(g for g in %r if g in sys.modules); "
-              "from grutools import explore; print(before, explore.__module__)" % (GUI,))
+    script = (f"import sys, grutools; before = sorted(g for g in {GUI!r} if g in sys.modules); "
+              "from grutools import explore; print(before, explore.__module__)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["[]", "grutools.apps.explore"]
 

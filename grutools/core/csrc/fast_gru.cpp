@@ -20,6 +20,7 @@
 //   n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
 //   h' = (1 - z) * n + z * h
 #include <ATen/Parallel.h>
+#include <c10/core/CPUAllocator.h>
 #include <ATen/native/CPUBlas.h>
 #include <torch/extension.h>
 
@@ -194,10 +195,27 @@ class BlockPool {
     for (const int64_t size : shape) bytes *= static_cast<size_t>(size);
     if (bytes < MIN_BYTES) return torch::empty(shape, options);
     void* block = take(bytes);
-    return torch::from_blob(block, shape, [this, bytes](void* data) { give_back(data, bytes); }, options);
+    // an ordinary, resizable storage (as torch::empty gives): its memory comes from the pool and goes back to it,
+    // and a resize_ past it takes new memory from PyTorch's CPU allocator, like any tensor's
+    auto* held = new Held{this, block, bytes};
+    c10::DataPtr data(block, held, &Held::release, c10::Device(c10::DeviceType::CPU));
+    c10::Storage storage(c10::Storage::use_byte_size_t(), bytes, std::move(data), at::getCPUAllocator(),
+                         /*resizable=*/true);
+    return torch::empty({0}, options).set_(storage, 0, shape);
   }
 
  private:
+  struct Held {
+    BlockPool* pool;
+    void* block;
+    size_t bytes;
+    static void release(void* context) {
+      auto* held = static_cast<Held*>(context);
+      held->pool->give_back(held->block, held->bytes);
+      delete held;
+    }
+  };
+
   void* take(size_t bytes) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -238,11 +256,35 @@ BlockPool& pool() {
 
 }  // namespace
 
+// Every shape and dtype the loops below rely on, checked before any memory is read: FastGRU runs nn.GRU's own
+// checks first (with nn.GRU's messages), so these fire only for a direct caller of the extension.
+static void check_layer(const torch::Tensor& x, const torch::Tensor& h0, const torch::Tensor& w_ih, const torch::Tensor& w_hh,
+                 const torch::Tensor& b_ih, const torch::Tensor& b_hh) {
+  TORCH_CHECK(x.dim() == 3 && h0.dim() == 2 && w_ih.dim() == 2 && w_hh.dim() == 2,
+              "grutools fast GRU: x must be (time, batch, input), h0 (batch, hidden), weights 2-D");
+  const int64_t B = x.size(1), I = x.size(2), H = h0.size(1);
+  TORCH_CHECK(h0.size(0) == B, "grutools fast GRU: h0 has ", h0.size(0), " rows for a batch of ", B);
+  TORCH_CHECK(w_ih.size(0) == 3 * H && w_ih.size(1) == I, "grutools fast GRU: weight_ih must be (", 3 * H, ", ", I,
+              "), got (", w_ih.size(0), ", ", w_ih.size(1), ")");
+  TORCH_CHECK(w_hh.size(0) == 3 * H && w_hh.size(1) == H, "grutools fast GRU: weight_hh must be (", 3 * H, ", ", H,
+              "), got (", w_hh.size(0), ", ", w_hh.size(1), ")");
+  TORCH_CHECK(!b_ih.defined() || b_ih.numel() == 0 || b_ih.numel() == 3 * H, "grutools fast GRU: bias_ih must have ", 3 * H, " entries");
+  TORCH_CHECK(!b_hh.defined() || b_hh.numel() == 0 || b_hh.numel() == 3 * H, "grutools fast GRU: bias_hh must have ", 3 * H, " entries");
+  for (const auto* t : {&h0, &w_ih, &w_hh}) {
+    TORCH_CHECK(t->scalar_type() == x.scalar_type() && t->device().is_cpu(),
+                "grutools fast GRU: every tensor must be on the CPU with x's dtype (", x.scalar_type(), ")");
+  }
+  for (const auto* t : {&b_ih, &b_hh}) {
+    TORCH_CHECK(!t->defined() || t->numel() == 0 || (t->scalar_type() == x.scalar_type() && t->device().is_cpu()),
+                "grutools fast GRU: the biases must be on the CPU with x's dtype (", x.scalar_type(), ")");
+  }
+}
+
 // x: (T, B, I) time-major; h0: (B, H); biases may be empty tensors (bias=False).
 // Returns {output (T, B, H), gates (T, B, 4H)}.
 std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch::Tensor w_ih, torch::Tensor w_hh,
                                        torch::Tensor b_ih, torch::Tensor b_hh) {
-  TORCH_CHECK(x.dim() == 3, "x must be (time, batch, input)");
+  check_layer(x, h0, w_ih, w_hh, b_ih, b_hh);
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
   x = x.contiguous();
   h0 = h0.contiguous();
@@ -296,7 +338,11 @@ std::vector<torch::Tensor> gru_forward(torch::Tensor x, torch::Tensor h0, torch:
 std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor grad_hn, torch::Tensor x,
                                         torch::Tensor h0, torch::Tensor w_ih, torch::Tensor w_hh,
                                         torch::Tensor output, torch::Tensor gates) {
+  check_layer(x, h0, w_ih, w_hh, torch::Tensor(), torch::Tensor());
   const int64_t T = x.size(0), B = x.size(1), I = x.size(2), H = h0.size(1);
+  TORCH_CHECK(grad_output.sizes() == output.sizes() && output.sizes() == at::IntArrayRef({T, B, H}) &&
+                  gates.sizes() == at::IntArrayRef({T, B, 4 * H}) && grad_hn.sizes() == h0.sizes(),
+              "grutools fast GRU: the backward's tensors do not fit the layer");
   if (!grad_output.is_contiguous()) {  // e.g. the expanded ones of out.sum(): copied into a kept buffer
     grad_output = scratch(1, {T, B, H}, x.options()).copy_(grad_output);
   }
