@@ -27,8 +27,13 @@ their number: thirty students opening three tabs each would exhaust the machine.
   in its own computation, which its dashboard shows, instead of taking the server
   and every other student down (the kernel sets ``RLIMIT_DATA`` on itself, from
   ``GRUTOOLS_MEMORY_LIMIT_MB``, as it imports the apps);
-- **dead pre-heated kernels replaced**: a pool kernel that died (killed, out of
-  memory) is dropped from its pool and replaced before a student draws it.
+- **dead pre-heated kernels replaced, not restarted**: a pool kernel that died (killed,
+  out of memory) is dropped from its pool and replaced; jupyter_client does not restart it
+  first (an empty restarted kernel was useless, and restarting every kernel of a server
+  killed at once took the 2 cores for minutes);
+- **a student before the refills**: Voilà's page handler sees only the pre-heated
+  kernels that are ready; with none ready, a student's page starts a kernel of its own at
+  once instead of waiting behind refills still starting.
 
 Idle kernels are culled by Jupyter's own settings (``MappingKernelManager.cull_idle_timeout``
 and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are never culled.
@@ -113,9 +118,17 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
                 await self._refill_slots.acquire()
                 slot = True
             kernel_id = await super().start_kernel(*args, **kwargs)
+            manager = self.get_kernel(kernel_id)
             # a killed kernel is restarted by jupyter_client under the same id, alive but empty: a pre-heated one
             # would then serve a page whose widgets it no longer has ("model not found"), so remember restarts
-            self.get_kernel(kernel_id).add_restart_callback(lambda: self._restarted.add(kernel_id), "restart")
+            manager.add_restart_callback(lambda: self._restarted.add(kernel_id), "restart")
+            if preheat:
+                # ... and never restart a pre-heated one: restarting every kernel of a server killed at once, then
+                # replacing each, kept 2 cores busy for minutes while a student waited. A dead one is replaced at once.
+                restarter = getattr(manager, "_restarter", None)
+                if restarter is not None:
+                    restarter.restart_limit = 0
+                manager.add_restart_callback(lambda: self._preheated_died(kernel_id, manager), "dead")
             if slot:  # the slot is handed to a task that frees it once the notebook has run
                 asyncio.get_event_loop().create_task(self._release_when_settled(kernel_id))
                 slot = False
@@ -146,6 +159,65 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         finally:
             self._refill_slots.release()
 
+    def _preheated_died(self, kernel_id: str, manager) -> None:
+        """jupyter_client found a pre-heated kernel dead (and, as told, did not restart it): clean up and refill now."""
+        self.log.warning("grutools: pre-heated kernel %s died; replacing it.", kernel_id)
+        try:
+            cleanup = manager.cleanup_resources(restart=False)
+        except Exception:  # its files may be gone already
+            self.log.debug("cleaning up dead kernel %s", kernel_id, exc_info=True)
+        else:
+            if inspect.isawaitable(cleanup):
+                asyncio.ensure_future(self._quietly(cleanup, kernel_id))
+        asyncio.get_event_loop().call_soon(self._repair_now)
+
+    def _repair_now(self) -> None:
+        try:
+            self.repair_pools()
+        except Exception:  # a repair must never take the server down
+            self.log.exception("grutools: repairing the kernel pools failed")
+
+    def ready_in_pool(self, notebook_name: str) -> int:
+        """Pre-heated kernels of ``notebook_name`` ready for a student now (started, notebook run, process alive).
+
+        Voilà's own count includes refills still starting: a student then waited behind them
+        (and behind every refill queued before them). Counting only ready kernels sends a
+        student to a kernel of their own when none is ready, ahead of the refills; dead ones
+        found here are dropped and replaced at once.
+        """
+        self.repair_pools(only=notebook_name)
+        return sum(1 for task in getattr(self, "_pools", {}).get(notebook_name, []) if self._ready(task))
+
+    def ready_first(self, notebook_name: str) -> None:
+        """Put the ready kernels of a pool first, so that Voilà hands a student one of them (it takes the first)."""
+        pool = getattr(self, "_pools", {}).get(notebook_name)
+        if pool:
+            pool.sort(key=lambda task: not self._ready(task))
+
+    def _ready(self, task) -> bool:
+        return (task.done() and not task.cancelled() and task.exception() is None
+                and not self._pool_kernel_dead(task.result()))
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Voilà builds its pool manager as a subclass of this class (``voila_kernel_manager_factory``): there the
+        pool size Voilà's page handler reads counts only ready kernels, and a student draws a ready one."""
+        super().__init_subclass__(**kwargs)
+        voila_take = cls.__dict__.get("get_rendered_notebook")
+        if voila_take is None or "get_pool_size" not in cls.__dict__:
+            return
+
+        def get_pool_size(self, notebook_name: str) -> int:
+            return self.ready_in_pool(notebook_name)
+
+        async def get_rendered_notebook(self, notebook_name: str, *args, **kwargs):
+            self.ready_first(notebook_name)
+            return await voila_take(self, notebook_name, *args, **kwargs)
+
+        get_pool_size.__doc__ = ClassroomKernelManager.ready_in_pool.__doc__
+        get_rendered_notebook.__doc__ = voila_take.__doc__
+        cls.get_pool_size = get_pool_size
+        cls.get_rendered_notebook = get_rendered_notebook
+
     def _start_repairs(self) -> None:
         if self._repair_task is None and hasattr(self, "fill_if_needed") and self.repair_interval > 0:
             self._repair_task = asyncio.get_event_loop().create_task(self._repair_pools())
@@ -159,11 +231,14 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             except Exception:  # a repair must never take the server down
                 self.log.exception("grutools: repairing the kernel pools failed")
 
-    def repair_pools(self) -> int:
-        """One repair pass (see :meth:`_repair_pools`); returns how many failed refills or dead kernels were dropped."""
+    def repair_pools(self, only: str | None = None) -> int:
+        """One repair pass (see :meth:`_repair_pools`), of every pool or ``only`` one; returns how many failed
+        refills or dead kernels were dropped."""
         pools = getattr(self, "_pools", {})
         dropped = 0
         for name, pool in pools.items():
+            if only is not None and name != only:
+                continue
             failed = [task for task in pool if task.done() and (task.cancelled() or task.exception() is not None
                                                                  or self._pool_kernel_dead(task.result()))]
             for task in failed:

@@ -10,11 +10,17 @@ the user's own, so their edits never touch ``site-packages``, and opens JupyterL
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ..core.resources import notebook_names, notebooks_dir, root
@@ -66,7 +72,7 @@ def serve(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None 
     """Serve every dashboard with Voilà until interrupted; returns Voilà's exit code."""
     command = voila_command(port, ip, extra_args)
     print(f"grutools: serving the dashboards on http://{'127.0.0.1' if ip in ('0.0.0.0', '::') else ip}:{port}/ "
-          f"(Ctrl-C stops). Settings: {root() / 'voila.json'}", flush=True)
+          f"(Ctrl-C or SIGTERM stops it and its kernels). Settings: {root() / 'voila.json'}", flush=True)
     return _run(command, cwd=root(), env=environment())
 
 
@@ -97,13 +103,102 @@ def lab(folder: str | os.PathLike = "grutools-notebooks", extra_args: list[str] 
     return _run(command, cwd=folder, env=environment())
 
 
-def _run(command: list[str], cwd: Path, env: dict) -> int:
-    process = subprocess.Popen(command, cwd=cwd, env=env)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+GRACE_S = 10.0  # how long the server may take to shut its kernels down before it is killed
+ORPHAN_GRACE_S = 3.0  # then how long a kernel it left may take to end on SIGTERM before SIGKILL
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+
+
+def _prctl(option: int, value: int) -> bool:
+    """Linux ``prctl(option, value)``; False where there is no such call (not Linux)."""
     try:
-        return process.wait()
-    except KeyboardInterrupt:  # Ctrl-C reaches the child too; let it shut its kernels down
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _die_with(parent: int) -> None:
+    """In the child, before it runs the server: a SIGTERM when ``grutools`` ends, even by SIGKILL."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _children(parent: int) -> list[int]:
+    """The live processes whose parent is ``parent`` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            return process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return 130
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _end_orphans(parent: int) -> int:
+    """End what the server left behind (kernels re-parented to us, a subreaper): SIGTERM, then SIGKILL. Returns how many."""
+    orphans = _children(parent)
+    for signal_number, grace in ((signal.SIGTERM, ORPHAN_GRACE_S), (signal.SIGKILL, 5.0)):
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal_number)
+        deadline = time.monotonic() + grace
+        while orphans and time.monotonic() < deadline:
+            for pid in list(orphans):
+                with contextlib.suppress(ChildProcessError):
+                    if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                        orphans.remove(pid)
+            time.sleep(0.05)
+        if not orphans:
+            break
+    return len(_children(parent)) if orphans else 0
+
+
+def _run(command: list[str], cwd: Path, env: dict) -> int:
+    """Run a server (Voilà or JupyterLab) that cannot outlive this process, until it ends or a signal stops it.
+
+    SIGTERM (systemd, docker stop, ``kill``), SIGINT (Ctrl-C) and SIGHUP (a closed terminal)
+    all stop it the same way: the server gets SIGTERM and shuts its kernels down; past
+    ``GRACE_S`` it is killed, and any process it left is ended. If this process is killed
+    outright (SIGKILL), the kernel's parent-death signal sends the server SIGTERM, and its
+    kernels end with it (ipykernel watches its parent). Returns the server's exit code, 0
+    after a stop by signal.
+    """
+    parent = os.getpid()
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # what the server leaves behind is re-parented to us, so we can end it
+    process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True,
+                               preexec_fn=functools.partial(_die_with, parent))
+    received: list[int] = []
+
+    def on_signal(number, _frame) -> None:
+        if not received:
+            print(f"grutools: {signal.Signals(number).name} received: stopping the server and its kernels "
+                  f"(at most {GRACE_S + ORPHAN_GRACE_S:.0f} s)...", flush=True)
+        received.append(number)
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+
+    previous = {number: signal.signal(number, on_signal) for number in STOP_SIGNALS}
+    try:
+        deadline = None
+        while process.poll() is None:
+            if received and deadline is None:
+                deadline = time.monotonic() + GRACE_S
+            if deadline is not None and time.monotonic() > deadline:
+                print(f"grutools: the server did not stop within {GRACE_S:.0f} s; killing it.", flush=True)
+                process.kill()
+                process.wait()
+                break
+            time.sleep(0.1)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        left = _end_orphans(parent)
+    if received:
+        print("grutools: stopped" + (f"; {left} process(es) could not be ended" if left else "; the port is free") + ".",
+              flush=True)
+        return 0
+    return process.returncode

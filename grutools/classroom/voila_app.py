@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 from tornado.web import GZipContentEncoding
@@ -29,6 +30,11 @@ OWNER = "grutools-server.pid"  # in a connection folder: the process id of the s
 
 class CompressedVoila(Voila):
     """Voilà with gzip-compressed HTTP responses (see the module's docstring)."""
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        # Voilà stops cleanly (its kernels shut down) on SIGTERM; a closed terminal's SIGHUP would kill it on the spot
+        signal.signal(signal.SIGHUP, self._handle_signal_stop)
 
     def init_handlers(self):
         # called by Voila.start() once self.app exists, before it listens: the transform applies to every request
