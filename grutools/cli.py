@@ -327,7 +327,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passed_on: list[str] = []
+    if "--" in argv:  # what follows goes to Voila or JupyterLab as it is (argparse would mix it with our positionals)
+        argv, passed_on = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if passed_on:
+        field = next((name for name in ("voila_args", "lab_args") if hasattr(args, name)), None)
+        if field is None:
+            parser.error("only 'serve' and 'lab' take arguments after -- (they go to Voila or JupyterLab)")
+        setattr(args, field, getattr(args, field) + passed_on)
     try:
         for name, folder in (("out", args.run is _export), ("checkpoints", True), ("folder", True)):
             if getattr(args, name, None):

@@ -236,3 +236,71 @@ def test_repair_replaces_a_preheated_kernel_that_jupyter_client_restarted(tmp_pa
                 await manager.shutdown_kernel(kernel_id, now=True)
 
     asyncio.run(scenario())
+
+
+def test_a_preheated_kernel_that_dies_is_replaced_never_restarted_and_never_counted_ready(tmp_path):
+    """A pre-heated kernel killed in its pool: no restart, its files gone, the pool counts it out and refills."""
+    async def scenario():
+        manager = ClassroomKernelManager(max_kernels=5, repair_interval=0, memory_limit_mb=-1,
+                                         connection_dir=str(tmp_path))
+        refills = []
+        manager.fill_if_needed = lambda delay, notebook_name: refills.append(notebook_name)
+        import os
+
+        kernel_id = await manager.start_kernel(kernel_name="python3", env=dict(os.environ, VOILA_PREHEAT="True"))
+        try:
+            process = manager.get_kernel(kernel_id).provisioner.process
+            connection_file = Path(manager.get_kernel(kernel_id).connection_file)
+
+            async def pooled():
+                return {"kernel_id": kernel_id}
+
+            task = asyncio.ensure_future(pooled())
+            await task
+            starting = asyncio.ensure_future(asyncio.sleep(30))  # a refill still starting: not ready for a student
+            manager._pools = {"a.ipynb": [starting, task]}
+            assert manager.ready_in_pool("a.ipynb") == 1
+            manager.ready_first("a.ipynb")
+            assert manager._pools["a.ipynb"][0] is task  # Voilà hands out the first: the ready one
+            process.kill()
+            process.wait()
+            assert manager.ready_in_pool("a.ipynb") == 0  # found dead at once, before the restarter's next look
+            assert manager._pools["a.ipynb"] == [starting] and refills == ["a.ipynb"]
+            for _ in range(100):  # jupyter_client's restarter looks every few seconds: it must not restart it
+                await asyncio.sleep(0.1)
+            assert kernel_id not in manager._restarted and kernel_id not in manager
+            for _ in range(50):
+                if not connection_file.exists():
+                    break
+                await asyncio.sleep(0.1)
+            assert not connection_file.exists(), "the dead kernel's connection file was left behind"
+            starting.cancel()
+        finally:
+            if kernel_id in manager:
+                await manager.shutdown_kernel(kernel_id, now=True)
+
+    asyncio.run(scenario())
+
+
+def test_voilas_pool_manager_counts_only_ready_kernels():
+    """Voilà builds its pool manager on ours: its page handler must see ready kernels only."""
+    from voila.voila_kernel_manager import voila_kernel_manager_factory
+
+    voila_manager = voila_kernel_manager_factory(ClassroomKernelManager, preheat_kernel=True, default_pool_size=1)
+    assert voila_manager.get_pool_size.__doc__ == ClassroomKernelManager.ready_in_pool.__doc__
+
+    async def scenario():
+        async def pooled():
+            return {"kernel_id": "k"}
+
+        manager = voila_manager.__new__(voila_manager)
+        ready, starting = asyncio.ensure_future(pooled()), asyncio.ensure_future(asyncio.sleep(30))
+        await ready
+        manager._pools = {"a.ipynb": [starting, ready]}
+        manager._restarted = set()
+        manager._kernels = {"k": FakeKernel(None)}
+        manager.fill_if_needed = lambda **kwargs: None
+        assert voila_manager.get_pool_size(manager, "a.ipynb") == 1
+        starting.cancel()
+
+    asyncio.run(scenario())

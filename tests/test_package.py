@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -24,7 +25,15 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from grutools.testing.serving import CHROMIUM, dashboard_url, free_port, launch_chromium, wait_for_dashboard
+from grutools.testing.serving import (
+    CHROMIUM,
+    dashboard_url,
+    descendants,
+    free_port,
+    is_alive,
+    launch_chromium,
+    wait_for_dashboard,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH = re.search(r"^TORCH = (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
@@ -153,7 +162,8 @@ def test_grutools_serve_answers_and_a_dashboard_draws_its_plots(package):
 
     port = free_port()
     server = subprocess.Popen([str(package["venv"] / "bin" / "grutools"), "serve", f"--port={port}"],
-                              cwd=package["work"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=package["work"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)  # its own process group, stopped as a whole below
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -175,8 +185,15 @@ def test_grutools_serve_answers_and_a_dashboard_draws_its_plots(package):
             browser.close()
         assert bundles and bundles[0] == 200  # plotly.js came from the installed template, as a cacheable file
     finally:
-        server.terminate()
+        family = descendants([server.pid])
+        os.killpg(server.pid, signal.SIGTERM)  # as a service manager stops it: the group, by SIGTERM
         server.wait(30)
+        deadline = time.monotonic() + 15
+        while (alive := [pid for pid in family if is_alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in alive:
+            os.kill(pid, signal.SIGKILL)
+        assert not alive, f"grutools serve left {len(alive)} process(es) behind after SIGTERM"
 
 
 def test_the_sdist_installs_imports_and_builds(package):

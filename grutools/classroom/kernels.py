@@ -27,13 +27,14 @@ their number: thirty students opening three tabs each would exhaust the machine.
   in its own computation, which its dashboard shows, instead of taking the server
   and every other student down (the kernel sets ``RLIMIT_DATA`` on itself, from
   ``GRUTOOLS_MEMORY_LIMIT_MB``, as it imports the apps);
-- **dead pre-heated kernels replaced, not restarted**: a pool kernel that died (killed,
-  out of memory) is dropped from its pool and replaced; jupyter_client does not restart it
-  first (an empty restarted kernel was useless, and restarting every kernel of a server
-  killed at once took the 2 cores for minutes);
+- **dead kernels not restarted, dead pre-heated kernels replaced**: jupyter_client would
+  restart a killed kernel empty (its page's widgets gone), and restarting every kernel of a
+  server killed at once took the 2 cores for minutes; here a dead kernel stays dead (its
+  page says so), and a pool kernel that died is dropped from its pool and replaced at once;
 - **a student before the refills**: Voilà's page handler sees only the pre-heated
   kernels that are ready; with none ready, a student's page starts a kernel of its own at
-  once instead of waiting behind refills still starting.
+  once, and pre-heated kernels still starting are paused (SIGSTOP, at most
+  ``student_priority_s``) until the student's notebook has run.
 
 Idle kernels are culled by Jupyter's own settings (``MappingKernelManager.cull_idle_timeout``
 and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are never culled.
@@ -42,8 +43,10 @@ and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
+import signal
 
 from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -68,6 +71,8 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
     repair_interval = Float(5.0, config=True, help="Seconds between checks that drop failed pool refills and refill.")
     refill_concurrency = Int(1, config=True, help="Pre-heated kernels started (and running their notebook) at once.")
     refill_timeout = Float(60.0, config=True, help="Most seconds a pre-heated kernel may hold its start slot.")
+    student_priority_s = Float(20.0, config=True, help="Most seconds refills wait (and starting ones are paused) while "
+                                                       "a student's own kernel starts; 0: no priority.")
     memory_limit_mb = Int(0, config=True, help="Memory limit per kernel in MB (RLIMIT_DATA); 0: sized so that "
                                                "max_kernels fit in 90% of the machine, at least memory_floor_mb.")
     memory_floor_mb = Int(768, config=True, help="The smallest automatic memory limit per kernel, in MB (a dashboard "
@@ -79,6 +84,9 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         self._restarted: set[str] = set()  # kernels jupyter_client restarted after they died
         self._repair_task: asyncio.Task | None = None
         self._refill_slots: asyncio.Semaphore | None = None
+        self._students_starting = 0  # students' own kernels (no pre-heated one was ready) not yet drawn
+        self._refilling: dict[str, object] = {}  # pre-heated kernels still starting: id -> process
+        self._paused: set[object] = set()  # their processes stopped (SIGSTOP) while a student's kernel starts
 
     @property
     def live_kernels(self) -> int:
@@ -110,54 +118,111 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         kwargs["env"] = self.kernel_environment(kwargs.get("env"))
         preheat = kwargs["env"].get("VOILA_PREHEAT") == "True"
         self._starting += 1
-        slot = False
+        slot = student = False
         try:
             if preheat and self.refill_concurrency > 0:
                 if self._refill_slots is None:
                     self._refill_slots = asyncio.Semaphore(self.refill_concurrency)
                 await self._refill_slots.acquire()
                 slot = True
+                await self._students_first()
+            elif not preheat:
+                student = True
+                self._students_starting += 1
+                self._pause_refills()
             kernel_id = await super().start_kernel(*args, **kwargs)
             manager = self.get_kernel(kernel_id)
             # a killed kernel is restarted by jupyter_client under the same id, alive but empty: a pre-heated one
             # would then serve a page whose widgets it no longer has ("model not found"), so remember restarts
             manager.add_restart_callback(lambda: self._restarted.add(kernel_id), "restart")
-            if preheat:
-                # ... and never restart a pre-heated one: restarting every kernel of a server killed at once, then
-                # replacing each, kept 2 cores busy for minutes while a student waited. A dead one is replaced at once.
-                restarter = getattr(manager, "_restarter", None)
-                if restarter is not None:
-                    restarter.restart_limit = 0
+            # ... so never restart one: a dashboard kernel restarted empty serves nothing (its page says the
+            # connection was lost and asks for a reload), and restarting every kernel of a server killed at once,
+            # then replacing each pre-heated one, kept 2 cores busy for minutes while a student waited
+            restarter = getattr(manager, "_restarter", None)
+            if restarter is not None:
+                restarter.restart_limit = 0
+            if preheat:  # a dead pre-heated one is replaced at once
                 manager.add_restart_callback(lambda: self._preheated_died(kernel_id, manager), "dead")
+            loop = asyncio.get_event_loop()
             if slot:  # the slot is handed to a task that frees it once the notebook has run
-                asyncio.get_event_loop().create_task(self._release_when_settled(kernel_id))
+                self._refilling[kernel_id] = getattr(manager.provisioner, "process", None)
+                if self._students_starting:
+                    self._pause_refills()
+                loop.create_task(self._release_when_settled(kernel_id))
                 slot = False
+            if student:  # likewise the refills' wait, once the student's notebook has run
+                loop.create_task(self._student_settled(kernel_id))
+                student = False
             return kernel_id
         finally:
             self._starting -= 1
             if slot:
                 self._refill_slots.release()
+            if student:
+                self._student_done()
             self._start_repairs()
 
-    async def _release_when_settled(self, kernel_id: str, quiet: float = 1.0) -> None:
-        """Free a refill slot once the new kernel has run its notebook (busy, then idle for ``quiet`` s)."""
+    async def _settled(self, kernel_id: str, quiet: float = 1.0, timeout: float | None = None) -> None:
+        """Return once a new kernel has run its notebook (busy, then idle for ``quiet`` s), is gone, or time is up."""
         loop = asyncio.get_event_loop()
-        deadline = loop.time() + self.refill_timeout
+        deadline = loop.time() + (self.refill_timeout if timeout is None else timeout)
         seen_busy = False
+        while loop.time() < deadline:
+            await asyncio.sleep(0.2)
+            if kernel_id not in self:
+                return
+            kernel = self.get_kernel(kernel_id)
+            state = getattr(kernel, "execution_state", "idle")
+            seen_busy = seen_busy or state == "busy"
+            last = getattr(kernel, "last_activity", None)
+            quiet_for = (utcnow() - last).total_seconds() if last is not None else quiet
+            if seen_busy and state == "idle" and quiet_for >= quiet:
+                return
+
+    async def _release_when_settled(self, kernel_id: str) -> None:
+        """Free a refill slot once the new pre-heated kernel has run its notebook."""
         try:
-            while loop.time() < deadline:
-                await asyncio.sleep(0.2)
-                if kernel_id not in self:
-                    return
-                kernel = self.get_kernel(kernel_id)
-                state = getattr(kernel, "execution_state", "idle")
-                seen_busy = seen_busy or state == "busy"
-                last = getattr(kernel, "last_activity", None)
-                quiet_for = (utcnow() - last).total_seconds() if last is not None else quiet
-                if seen_busy and state == "idle" and quiet_for >= quiet:
-                    return
+            await self._settled(kernel_id)
         finally:
+            process = self._refilling.pop(kernel_id, None)
+            if process in self._paused:  # never leave a kernel stopped
+                self._paused.discard(process)
+                _signal(process, signal.SIGCONT)
             self._refill_slots.release()
+
+    async def _student_settled(self, kernel_id: str) -> None:
+        try:
+            await self._settled(kernel_id, quiet=0.5, timeout=self.student_priority_s)
+        finally:
+            self._student_done()
+
+    def _student_done(self) -> None:
+        self._students_starting = max(0, self._students_starting - 1)
+        if not self._students_starting:
+            self._resume_refills()
+
+    async def _students_first(self) -> None:
+        """A refill waits while a student's own kernel starts (at most ``student_priority_s``)."""
+        loop = asyncio.get_event_loop()
+        deadline = loop.time() + self.student_priority_s
+        while self._students_starting and loop.time() < deadline:
+            await asyncio.sleep(0.2)
+
+    def _pause_refills(self) -> None:
+        """Stop (SIGSTOP) the pre-heated kernels still starting, so that a student's kernel has the machine."""
+        if self.student_priority_s <= 0:
+            return
+        for process in self._refilling.values():
+            if process is not None and process not in self._paused and process.poll() is None:
+                self._paused.add(process)
+                _signal(process, signal.SIGSTOP)
+        if self._paused:
+            asyncio.get_event_loop().call_later(self.student_priority_s, self._resume_refills)  # never for long
+
+    def _resume_refills(self) -> None:
+        for process in list(self._paused):
+            _signal(process, signal.SIGCONT)
+        self._paused.clear()
 
     def _preheated_died(self, kernel_id: str, manager) -> None:
         """jupyter_client found a pre-heated kernel dead (and, as told, did not restart it): clean up and refill now."""
@@ -293,3 +358,10 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             await cleanup
         except Exception:  # its files may be gone already
             self.log.debug("cleaning up dead kernel %s", kernel_id, exc_info=True)
+
+
+def _signal(process, number: int) -> None:
+    """Send a signal to a kernel's process (a ``subprocess.Popen``), if it still runs."""
+    with contextlib.suppress(ProcessLookupError, OSError, AttributeError):
+        if process.poll() is None:
+            process.send_signal(number)

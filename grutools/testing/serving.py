@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -66,13 +67,39 @@ def voila_server(port: int | None = None, extra_args: list[str] | None = None, t
                 time.sleep(0.3)
         yield ServerURL(url, process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_and_wait(process)
         if log_path:
             log.close()
+
+
+def stop_and_wait(process: subprocess.Popen, grace: float = 15.0) -> list[int]:
+    """Stop a server as a service manager does (SIGTERM), then make sure it and every process below it are gone:
+    what is still alive after ``grace`` seconds is killed. Returns the processes that had to be killed."""
+    family = descendants([process.pid])
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + grace
+    alive = [pid for pid in family if pid != process.pid]
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if is_alive(pid)]
+        time.sleep(0.1)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def launch_chromium(playwright):
