@@ -7,6 +7,7 @@ mark is gone, and the port is free for the next server.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -85,8 +86,10 @@ def stop_and_check(process: subprocess.Popen, mark: str, port: int, log: Path, s
         assert port_is_free(port), f"port {port} still taken after {signal.Signals(signal_number).name}"
     finally:
         for pid, _ in left:
-            os.kill(pid, signal.SIGKILL)
-        process.wait(10)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # never hide the assertion above
+            process.wait(10)
     return took
 
 
@@ -110,6 +113,23 @@ def test_grutools_lab_stops_under_signals(signal_number, tmp_path):
     process, mark, log = start(["lab", str(tmp_path / "notebooks"), "--no-browser", "--", f"--port={port}",
                                 "--IdentityProvider.token=", "--allow-root"], port, tmp_path, "/api/status")
     stop_and_check(process, mark, port, log, signal_number)
+
+
+def test_voila_itself_stops_cleanly_on_sighup(tmp_path):
+    """A closed terminal sends SIGHUP to Voila too: it shuts its kernels down, as on SIGTERM."""
+    port = free_port()
+    process, mark, log = start(["serve", f"--port={port}"], port, tmp_path, "/voila/api/contents")
+    voila = next(pid for pid, command in marked(mark) if "voila_app" in command)
+    deadline = time.monotonic() + 90
+    while not any("ipykernel" in command for _, command in marked(mark)):
+        assert time.monotonic() < deadline, "no kernel started"
+        time.sleep(0.5)
+    started = time.monotonic()
+    os.kill(voila, signal.SIGHUP)
+    while marked(mark) and time.monotonic() - started < STOP_WITHIN_S:
+        time.sleep(0.1)
+    assert not marked(mark), marked(mark)
+    assert "Handle signal 1" in log.read_text()  # Voila's own clean stop ran, not the default kill
 
 
 def test_a_second_server_can_take_the_port_at_once(tmp_path):

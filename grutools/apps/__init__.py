@@ -1,6 +1,6 @@
 """Widget apps, one per dashboard. They only wire controls to :mod:`grutools` and :mod:`grutools.plots`."""
 
-from ..classroom.limits import limit_memory, limit_torch_threads
+from .limits import limit_memory, limit_torch_threads
 
 limit_torch_threads()  # in a classroom kernel: one torch thread, so that one student's training starves no one
 limit_memory()  # and a memory limit, so that a runaway kernel fails alone

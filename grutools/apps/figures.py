@@ -151,7 +151,7 @@ def figure_widget_class():
     """
     import plotly
 
-    from ..classroom.template import BUNDLE, served_template
+    from ..core.resources import BUNDLE, served_template
 
     base = os.environ.get("VOILA_BASE_URL")
     if not base or served_template() is None:

@@ -1,7 +1,6 @@
 """Serving the dashboards to a class: the kernel manager, ``grutools serve``, the Voilà app and template, the hub, export.
 
 - :mod:`.kernels`: :class:`ClassroomKernelManager` (named in ``voila.json``), a cap, pools kept full;
-- :mod:`.limits`: a kernel's own thread and memory limits;
 - :mod:`.serve`: the command that serves the notebooks (``grutools serve``, ``grutools lab``);
 - :mod:`.voila_app`: Voilà as ``grutools`` runs it;
 - :mod:`.template`: the ``grulab`` Voilà template and plotly's widget bundle beside it;
@@ -9,7 +8,7 @@
 - :mod:`.export`: the dashboards as static HTML.
 """
 
-from .limits import limit_memory, limit_torch_threads
+from ..apps.limits import limit_memory, limit_torch_threads  # the kernel's side of the same settings
 
 __all__ = ["ClassFull", "ClassroomKernelManager", "limit_memory", "limit_torch_threads"]
 

@@ -33,8 +33,8 @@ their number: thirty students opening three tabs each would exhaust the machine.
   page says so), and a pool kernel that died is dropped from its pool and replaced at once;
 - **a student before the refills**: Voilà's page handler sees only the pre-heated
   kernels that are ready; with none ready, a student's page starts a kernel of its own at
-  once, and pre-heated kernels still starting are paused (SIGSTOP, at most
-  ``student_priority_s``) until the student's notebook has run.
+  once, and refills wait to start (at most ``student_priority_s``) until the student's
+  notebook has run.
 
 Idle kernels are culled by Jupyter's own settings (``MappingKernelManager.cull_idle_timeout``
 and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are never culled.
@@ -43,17 +43,13 @@ and friends, set in ``voila.json``); pre-heated kernels waiting in a pool are ne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import os
-import signal
 
 from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado import web
 from traitlets import Float, Int
-
-from .limits import limit_memory, limit_torch_threads  # noqa: F401  (the kernel side of the same settings)
 
 
 class ClassFull(web.HTTPError):
@@ -71,8 +67,8 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
     repair_interval = Float(5.0, config=True, help="Seconds between checks that drop failed pool refills and refill.")
     refill_concurrency = Int(1, config=True, help="Pre-heated kernels started (and running their notebook) at once.")
     refill_timeout = Float(60.0, config=True, help="Most seconds a pre-heated kernel may hold its start slot.")
-    student_priority_s = Float(20.0, config=True, help="Most seconds refills wait (and starting ones are paused) while "
-                                                       "a student's own kernel starts; 0: no priority.")
+    student_priority_s = Float(20.0, config=True, help="Most seconds a refill waits to start while a student's own "
+                                                       "kernel starts; 0: no priority.")
     memory_limit_mb = Int(0, config=True, help="Memory limit per kernel in MB (RLIMIT_DATA); 0: sized so that "
                                                "max_kernels fit in 90% of the machine, at least memory_floor_mb.")
     memory_floor_mb = Int(768, config=True, help="The smallest automatic memory limit per kernel, in MB (a dashboard "
@@ -85,8 +81,7 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         self._repair_task: asyncio.Task | None = None
         self._refill_slots: asyncio.Semaphore | None = None
         self._students_starting = 0  # students' own kernels (no pre-heated one was ready) not yet drawn
-        self._refilling: dict[str, object] = {}  # pre-heated kernels still starting: id -> process
-        self._paused: set[object] = set()  # their processes stopped (SIGSTOP) while a student's kernel starts
+        self._refilling: set[str] = set()  # pre-heated kernels started but still running their notebook
 
     @property
     def live_kernels(self) -> int:
@@ -129,27 +124,20 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             elif not preheat:
                 student = True
                 self._students_starting += 1
-                self._pause_refills()
             kernel_id = await super().start_kernel(*args, **kwargs)
             manager = self.get_kernel(kernel_id)
             # a killed kernel is restarted by jupyter_client under the same id, alive but empty: a pre-heated one
             # would then serve a page whose widgets it no longer has ("model not found"), so remember restarts
             manager.add_restart_callback(lambda: self._restarted.add(kernel_id), "restart")
-            # ... so never restart one: a dashboard kernel restarted empty serves nothing (its page says the
-            # connection was lost and asks for a reload), and restarting every kernel of a server killed at once,
-            # then replacing each pre-heated one, kept 2 cores busy for minutes while a student waited
-            restarter = getattr(manager, "_restarter", None)
-            if restarter is not None:
-                restarter.restart_limit = 0
             if preheat:  # a dead pre-heated one is replaced at once
                 manager.add_restart_callback(lambda: self._preheated_died(kernel_id, manager), "dead")
+                self._refilling.add(kernel_id)
             loop = asyncio.get_event_loop()
             if slot:  # the slot is handed to a task that frees it once the notebook has run
-                self._refilling[kernel_id] = getattr(manager.provisioner, "process", None)
-                if self._students_starting:
-                    self._pause_refills()
                 loop.create_task(self._release_when_settled(kernel_id))
                 slot = False
+            elif preheat:
+                loop.create_task(self._settle_preheated(kernel_id))
             if student:  # likewise the refills' wait, once the student's notebook has run
                 loop.create_task(self._student_settled(kernel_id))
                 student = False
@@ -179,50 +167,46 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             if seen_busy and state == "idle" and quiet_for >= quiet:
                 return
 
-    async def _release_when_settled(self, kernel_id: str) -> None:
-        """Free a refill slot once the new pre-heated kernel has run its notebook."""
+    def _no_more_restarts(self, kernel_id: str) -> None:
+        """Once a kernel has run its notebook, it is never restarted: a dashboard kernel restarted empty serves
+        nothing (its page says the connection was lost and asks for a reload), and restarting every kernel of a
+        server killed at once, then replacing each pre-heated one, kept 2 cores busy for minutes while a student
+        waited. Until then jupyter_client may still restart it (with new ports, if it lost a race for its ports)."""
+        if kernel_id in self:
+            restarter = getattr(self.get_kernel(kernel_id), "_restarter", None)
+            if restarter is not None:
+                restarter.restart_limit = 0
+
+    async def _settle_preheated(self, kernel_id: str) -> None:
         try:
             await self._settled(kernel_id)
         finally:
-            process = self._refilling.pop(kernel_id, None)
-            if process in self._paused:  # never leave a kernel stopped
-                self._paused.discard(process)
-                _signal(process, signal.SIGCONT)
+            self._refilling.discard(kernel_id)
+            self._no_more_restarts(kernel_id)
+
+    async def _release_when_settled(self, kernel_id: str) -> None:
+        """Free a refill slot once the new pre-heated kernel has run its notebook."""
+        try:
+            await self._settle_preheated(kernel_id)
+        finally:
             self._refill_slots.release()
 
     async def _student_settled(self, kernel_id: str) -> None:
         try:
             await self._settled(kernel_id, quiet=0.5, timeout=self.student_priority_s)
         finally:
+            self._no_more_restarts(kernel_id)
             self._student_done()
 
     def _student_done(self) -> None:
         self._students_starting = max(0, self._students_starting - 1)
-        if not self._students_starting:
-            self._resume_refills()
 
     async def _students_first(self) -> None:
-        """A refill waits while a student's own kernel starts (at most ``student_priority_s``)."""
+        """A refill waits to start while a student's own kernel starts (at most ``student_priority_s``)."""
         loop = asyncio.get_event_loop()
         deadline = loop.time() + self.student_priority_s
         while self._students_starting and loop.time() < deadline:
             await asyncio.sleep(0.2)
-
-    def _pause_refills(self) -> None:
-        """Stop (SIGSTOP) the pre-heated kernels still starting, so that a student's kernel has the machine."""
-        if self.student_priority_s <= 0:
-            return
-        for process in self._refilling.values():
-            if process is not None and process not in self._paused and process.poll() is None:
-                self._paused.add(process)
-                _signal(process, signal.SIGSTOP)
-        if self._paused:
-            asyncio.get_event_loop().call_later(self.student_priority_s, self._resume_refills)  # never for long
-
-    def _resume_refills(self) -> None:
-        for process in list(self._paused):
-            _signal(process, signal.SIGCONT)
-        self._paused.clear()
 
     def _preheated_died(self, kernel_id: str, manager) -> None:
         """jupyter_client found a pre-heated kernel dead (and, as told, did not restart it): clean up and refill now."""
@@ -260,8 +244,12 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             pool.sort(key=lambda task: not self._ready(task))
 
     def _ready(self, task) -> bool:
-        return (task.done() and not task.cancelled() and task.exception() is None
-                and not self._pool_kernel_dead(task.result()))
+        """A pool task is ready once its kernel has run the notebook (Voilà's task ends when the kernel has started)."""
+        if not (task.done() and not task.cancelled() and task.exception() is None):
+            return False
+        result = task.result()
+        kernel_id = result.get("kernel_id") if isinstance(result, dict) else None
+        return kernel_id not in self._refilling and not self._pool_kernel_dead(result)
 
     def __init_subclass__(cls, **kwargs) -> None:
         """Voilà builds its pool manager as a subclass of this class (``voila_kernel_manager_factory``): there the
@@ -358,10 +346,3 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             await cleanup
         except Exception:  # its files may be gone already
             self.log.debug("cleaning up dead kernel %s", kernel_id, exc_info=True)
-
-
-def _signal(process, number: int) -> None:
-    """Send a signal to a kernel's process (a ``subprocess.Popen``), if it still runs."""
-    with contextlib.suppress(ProcessLookupError, OSError, AttributeError):
-        if process.poll() is None:
-            process.send_signal(number)

@@ -109,13 +109,23 @@ ORPHAN_GRACE_S = 3.0  # then how long a kernel it left may take to end on SIGTER
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 
 
-def _prctl(option: int, value: int) -> bool:
-    """Linux ``prctl(option, value)``; False where there is no such call (not Linux)."""
+PR_GET_CHILD_SUBREAPER = 37
+MARK = "GRUTOOLS_SERVER_RUN"  # in the server's environment (and so its kernels'): what _run may end, and nothing else
+
+
+@functools.lru_cache(maxsize=1)
+def _libc_prctl():
+    """Linux's ``prctl``, looked up once in the parent (never between fork and exec); ``None`` elsewhere."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(option, value, 0, 0, 0) == 0
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
-        return False
+        return None
+
+
+def _prctl(option: int, value: int) -> bool:
+    """``prctl(option, value)``; False where there is no such call (not Linux)."""
+    prctl = _libc_prctl()
+    return prctl is not None and prctl(option, value, 0, 0, 0) == 0
 
 
 def _die_with(parent: int) -> None:
@@ -125,36 +135,52 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _children(parent: int) -> list[int]:
-    """The live processes whose parent is ``parent`` (read from /proc)."""
+def _marked_children(parent: int, mark: str) -> list[int]:
+    """The live children of ``parent`` that carry ``MARK=mark`` in their environment (read from /proc)."""
+    needle = f"{MARK}={mark}".encode()
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            if int(fields[1]) != parent or fields[0] == "Z":
+                continue
+            if needle in (stat.parent / "environ").read_bytes().split(b"\0"):
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
             continue
-        if int(fields[1]) == parent and fields[0] != "Z":
-            found.append(int(stat.parent.name))
     return found
 
 
-def _end_orphans(parent: int) -> int:
-    """End what the server left behind (kernels re-parented to us, a subreaper): SIGTERM, then SIGKILL. Returns how many."""
-    orphans = _children(parent)
+def _reap(pids: list[int]) -> list[int]:
+    """Collect the exit of those of ``pids`` that ended; returns the ones still running."""
+    running = []
+    for pid in pids:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] != pid:
+                running.append(pid)
+        except ChildProcessError:
+            pass
+    return running
+
+
+def _end_orphans(parent: int, mark: str) -> int:
+    """End what the server left behind (its kernels, re-parented to us as a subreaper): SIGTERM, then SIGKILL.
+
+    Only processes carrying this run's mark are touched. Returns how many could not be ended."""
     for signal_number, grace in ((signal.SIGTERM, ORPHAN_GRACE_S), (signal.SIGKILL, 5.0)):
-        for pid in orphans:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal_number)
         deadline = time.monotonic() + grace
-        while orphans and time.monotonic() < deadline:
-            for pid in list(orphans):
-                with contextlib.suppress(ChildProcessError):
-                    if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                        orphans.remove(pid)
+        signalled: set[int] = set()
+        while time.monotonic() < deadline:
+            orphans = _reap(_marked_children(parent, mark))  # more may be re-parented to us meanwhile
+            if not orphans:
+                return 0
+            for pid in set(orphans) - signalled:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)  # a stopped process would not act on SIGTERM
+                    os.kill(pid, signal_number)
+                signalled.add(pid)
             time.sleep(0.05)
-        if not orphans:
-            break
-    return len(_children(parent)) if orphans else 0
+    return len(_reap(_marked_children(parent, mark)))
 
 
 def _run(command: list[str], cwd: Path, env: dict) -> int:
@@ -168,6 +194,12 @@ def _run(command: list[str], cwd: Path, env: dict) -> int:
     after a stop by signal.
     """
     parent = os.getpid()
+    mark = f"{parent}-{time.monotonic_ns()}"
+    env = {**env, MARK: mark}
+    was_subreaper = ctypes.c_int(0)
+    prctl = _libc_prctl()
+    if prctl is not None:
+        prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was_subreaper), 0, 0, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # what the server leaves behind is re-parented to us, so we can end it
     process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True,
                                preexec_fn=functools.partial(_die_with, parent))
@@ -196,7 +228,9 @@ def _run(command: list[str], cwd: Path, env: dict) -> int:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        left = _end_orphans(parent)
+        left = _end_orphans(parent, mark)
+        if not was_subreaper.value:
+            _prctl(PR_SET_CHILD_SUBREAPER, 0)  # as it was, for a caller that runs serve() in its own process
     if received:
         print("grutools: stopped" + (f"; {left} process(es) could not be ended" if left else "; the port is free") + ".",
               flush=True)

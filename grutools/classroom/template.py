@@ -16,9 +16,8 @@ import re
 import shutil
 from pathlib import Path
 
-from ..core.resources import TEMPLATE, cache_dir, template_dir, writable
+from ..core.resources import BUNDLE, SERVED, TEMPLATE, cache_dir, served_template, template_dir, writable  # noqa: F401
 
-BUNDLE = "plotly-widget.js"
 VERSION_FILE = "plotly-widget.version"  # the plotly version the bundle was made from
 QUIET_GUARD = 'if(this.model.get("_grutools_quiet"))return;'
 # a figure without a fixed width takes its box's width, and follows it when the window (or the layout) changes
@@ -27,7 +26,6 @@ FOLLOW_BOX = ('if(!this._grutoolsBox&&typeof ResizeObserver=="function"){this._g
               'clearTimeout(this._grutoolsWait);this._grutoolsWait=setTimeout(()=>{if(!this.el.isConnected){'
               'this._grutoolsBox.disconnect();return}if(this.el.offsetParent!==null)this.autosizeFigure()},100)});'
               'this._grutoolsBox.observe(this.el)}')
-SERVED = "GRUTOOLS_TEMPLATE_DIR"  # set by `grutools serve` for its kernels: the template folder it serves
 
 
 def install_bundle(target: Path | None = None) -> bool:
@@ -97,13 +95,3 @@ def prepare() -> Path:
     if not bundle_ready(copy):
         install_bundle(copy / "static" / BUNDLE)
     return copy
-
-
-def served_template() -> Path | None:
-    """In a kernel: the template folder whose bundle the page can load, or ``None`` (then plotly.js goes by websocket)."""
-    configured = os.environ.get(SERVED)
-    try:
-        folder = Path(configured) if configured else template_dir()
-    except FileNotFoundError:
-        return None
-    return folder if (folder / "static" / BUNDLE).is_file() else None

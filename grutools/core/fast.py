@@ -25,6 +25,7 @@ the call takes ``nn.GRU``'s own code: never a different answer, never a worse me
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import torch
@@ -141,15 +142,14 @@ def _deferred_call(input, hx) -> bool:
     kernel cannot promise nn.GRU's answer for. Cheap: it looks at the call, not at the (maybe parametrized) weights."""
     return (torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling()
             or type(input) is not Tensor  # PackedSequence, and tensor subclasses (fake, functional, dual wrappers)
-            or (hx is not None and type(hx) is not Tensor)
+            or (hx is not None and type(hx) not in (Tensor, nn.Parameter))
             or torch._C._are_functorch_transforms_active()  # torch.func.grad / vmap / jvp / functionalize
             or forward_ad._current_level >= 0  # forward-mode AD: nn.GRU has the jvp rules
             or torch._C._is_any_autocast_enabled()  # autocast: nn.GRU's casts and its bf16 numbers
             or input.device.type != "cpu" or input.dtype not in KERNEL_DTYPES or input.numel() == 0)
 
 
-def _already_updated() -> None:
-    """Stands in for ``nn.GRU._update_flat_weights`` once FastGRU has evaluated the weights for this call."""
+_evaluated = threading.local()  # per thread: the FastGRUs whose weights this call has evaluated already
 
 
 def _kernel_weights(weights: list) -> bool:
@@ -210,9 +210,8 @@ class FastGRU(nn.GRU):
         if not self.fused_applies(input, hx):
             return super().forward(input, hx)
         # nn.GRU's own order: weights evaluated once (parametrizations as often as nn.GRU runs them), then its checks
-        self._update_flat_weights()
-        weights = self._flat_weights
-        if not _kernel_weights(weights):
+        weights = self.kernel_weights()
+        if weights is None:
             return self._nn_gru_forward(input, hx)
         if input.dim() not in (2, 3):
             raise ValueError(f"GRU: Expected input to be 2D or 3D, got {input.dim()}D instead")
@@ -239,11 +238,23 @@ class FastGRU(nn.GRU):
 
     def _nn_gru_forward(self, input, hx):
         """``nn.GRU.forward`` on the weights already evaluated for this call (so a parametrization runs no extra time)."""
-        self._update_flat_weights = _already_updated  # an instance attribute over the method, for this call only
+        skipping = _evaluated.__dict__.setdefault("modules", set())
+        skipping.add(id(self))
         try:
             return super().forward(input, hx)
         finally:
-            del self._update_flat_weights
+            skipping.discard(id(self))
+
+    def _update_flat_weights(self) -> None:
+        """``nn.GRU``'s, except within :meth:`_nn_gru_forward` on this thread (the weights are evaluated already)."""
+        if id(self) not in getattr(_evaluated, "modules", ()):
+            super()._update_flat_weights()
+
+    def kernel_weights(self) -> list | None:
+        """The flat weights evaluated for one call, as ``nn.GRU.forward`` evaluates them, if the kernel can read them
+        (CPU, one float dtype, plain tensors); else ``None``."""
+        self._update_flat_weights()
+        return self._flat_weights if _kernel_weights(self._flat_weights) else None
 
     def __prepare_scriptable__(self) -> nn.GRU:
         """``torch.jit.script`` compiles ``nn.GRU``'s forward: a ``torch.nn.GRU`` holding these very parameters.
@@ -251,6 +262,10 @@ class FastGRU(nn.GRU):
         TorchScript's protocol puts the returned module in place of this one in its parent
         (the eager model's FastGRU then runs as ``nn.GRU``, with the same parameters).
         """
+        warnings.warn("torch.jit.script compiles torch.nn.GRU in place of grutools' FastGRU: the scripted module, "
+                      "and the eager model that held the FastGRU, now run this GRU as nn.GRU (same parameters and "
+                      "numbers, nn.GRU's speed). Script a copy (copy.deepcopy(model)) to keep the fast eager model.",
+                      UserWarning, stacklevel=2)
         twin = nn.GRU.__new__(nn.GRU)
         twin.__dict__.update(self.__dict__)  # the same parameters, buffers, hooks and settings: nothing copied
         return twin

@@ -23,6 +23,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent  # the grutools package (this file is in grutools/core/)
 SHIPPED = PACKAGE / "_shipped"  # in a wheel or an sdist install
 TEMPLATE = "grulab"
+BUNDLE = "plotly-widget.js"  # plotly's widget bundle, beside the template (grutools.classroom.template writes it)
+SERVED = "GRUTOOLS_TEMPLATE_DIR"  # set by `grutools serve` for its kernels: the template folder it serves
 
 
 @functools.lru_cache(maxsize=1)
@@ -101,3 +103,13 @@ def writable(folder: Path) -> bool:
             return True
     except OSError:
         return False
+
+
+def served_template() -> Path | None:
+    """In a kernel: the template folder whose bundle the page can load, or ``None`` (then plotly.js goes by websocket)."""
+    configured = os.environ.get(SERVED)
+    try:
+        folder = Path(configured) if configured else template_dir()
+    except FileNotFoundError:
+        return None
+    return folder if (folder / "static" / BUNDLE).is_file() else None

@@ -141,7 +141,10 @@ def _fused_gates(core: nn.RNNBase, x: Tensor, h0: Tensor) -> dict[str, Tensor] |
 
     if not isinstance(core, FastGRU) or not core.fused_applies(x):
         return None
-    layers = core.layer_outputs(x.to(core.weight_ih_l0.dtype), h0)
+    weights = core.kernel_weights()  # evaluated once; None where the kernel cannot read them (then the generic path)
+    if weights is None:
+        return None
+    layers = core.layer_outputs(x.to(weights[0].dtype), h0, weights)
     # per layer, (T, B, 4H) gates [r, z, n, hn] -> (4, B, T, H) as a view, so that each quantity is one index;
     # one layer: views of the kernel's own arrays (no copy; they may be non-contiguous), else stacked
     hidden = [states.transpose(0, 1) for states, _ in layers]

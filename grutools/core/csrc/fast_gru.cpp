@@ -262,6 +262,8 @@ static void check_layer(const torch::Tensor& x, const torch::Tensor& h0, const t
                  const torch::Tensor& b_ih, const torch::Tensor& b_hh) {
   TORCH_CHECK(x.dim() == 3 && h0.dim() == 2 && w_ih.dim() == 2 && w_hh.dim() == 2,
               "grutools fast GRU: x must be (time, batch, input), h0 (batch, hidden), weights 2-D");
+  TORCH_CHECK(x.device().is_cpu() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble),
+              "grutools fast GRU: x must be a float32 or float64 CPU tensor");
   const int64_t B = x.size(1), I = x.size(2), H = h0.size(1);
   TORCH_CHECK(h0.size(0) == B, "grutools fast GRU: h0 has ", h0.size(0), " rows for a batch of ", B);
   TORCH_CHECK(w_ih.size(0) == 3 * H && w_ih.size(1) == I, "grutools fast GRU: weight_ih must be (", 3 * H, ", ", I,
@@ -343,6 +345,10 @@ std::vector<torch::Tensor> gru_backward(torch::Tensor grad_output, torch::Tensor
   TORCH_CHECK(grad_output.sizes() == output.sizes() && output.sizes() == at::IntArrayRef({T, B, H}) &&
                   gates.sizes() == at::IntArrayRef({T, B, 4 * H}) && grad_hn.sizes() == h0.sizes(),
               "grutools fast GRU: the backward's tensors do not fit the layer");
+  for (const auto* t : {&grad_output, &grad_hn, &output, &gates}) {
+    TORCH_CHECK(t->device().is_cpu() && t->scalar_type() == x.scalar_type(),
+                "grutools fast GRU: the backward's tensors must be on the CPU with x's dtype");
+  }
   if (!grad_output.is_contiguous()) {  // e.g. the expanded ones of out.sum(): copied into a kept buffer
     grad_output = scratch(1, {T, B, H}, x.options()).copy_(grad_output);
   }

@@ -1,9 +1,8 @@
-"""The kernel's side of a classroom server's limits: one torch thread and a memory cap, read from the environment.
+"""A dashboard kernel's own limits: one torch thread and a memory cap, read from the environment.
 
-:class:`~grutools.classroom.kernels.ClassroomKernelManager` sets ``GRUTOOLS_TORCH_THREADS``
-and ``GRUTOOLS_MEMORY_LIMIT_MB`` for every kernel it starts; the widget apps call these two
-functions as they are imported. This module imports nothing of Jupyter, so a kernel pays
-nothing for it.
+A classroom server (:class:`grutools.classroom.ClassroomKernelManager`) sets
+``GRUTOOLS_TORCH_THREADS`` and ``GRUTOOLS_MEMORY_LIMIT_MB`` for every kernel it starts; the
+widget apps call these two functions as they are imported (``grutools/apps/__init__.py``).
 """
 
 from __future__ import annotations
