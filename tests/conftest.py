@@ -1,4 +1,5 @@
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -44,30 +45,37 @@ def marked_processes(mark: str) -> list[tuple[int, str]]:
     return found
 
 
-def runtime_leftovers() -> set[Path]:
-    """Kernel connection files and folders (Jupyter's runtime folder) and grutools' temporary venvs."""
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    runtime = Path(jupyter_runtime_dir())
-    found = set(runtime.glob("voila_*")) | set(runtime.glob("kernel-*.json"))
-    return found | set(Path(tempfile.gettempdir()).glob("grutools-package-*"))
+def leftovers(folder: Path) -> list[Path]:
+    """Kernel connection folders and files, and grutools' temporary venvs, under the session's own temp folder."""
+    patterns = ("voila_*", "runtime/kernel-*.json", "runtime/voila_*", "grutools-package-*")
+    return sorted(path for pattern in patterns for path in folder.glob(pattern))
 
 
 def pytest_configure(config):
-    if not hasattr(config, "workerinput"):
-        os.environ[SESSION_MARK] = uuid.uuid4().hex
-        config._grutools_runtime_before = runtime_leftovers()
+    if hasattr(config, "workerinput") or SESSION_MARK in os.environ:
+        return  # a pytest run inside the tests: the outer session checks
+    os.environ[SESSION_MARK] = uuid.uuid4().hex
+    # a temp folder of the session's own, for everything the tests and their servers write there (Voila's
+    # connection folders, kernels' connection files, venvs, browsers): what is left in it at the end was left by us
+    folder = Path(tempfile.mkdtemp(prefix="grutools-tests-"))
+    os.environ["TMPDIR"] = str(folder)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(folder / "runtime")
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    config._grutools_session_tmp = folder
 
 
 def pytest_sessionfinish(session, exitstatus):
+    folder = getattr(session.config, "_grutools_session_tmp", None)
     mark = os.environ.get(SESSION_MARK)
-    if not mark or not hasattr(session.config, "_grutools_runtime_before"):
+    if folder is None or not mark:
         return
     deadline = time.monotonic() + LEFTOVER_GRACE_S  # a server's own shutdown may still be under way
     while (left := marked_processes(mark)) and time.monotonic() < deadline:
         time.sleep(0.5)
-    files = sorted(runtime_leftovers() - session.config._grutools_runtime_before)
+    files = leftovers(folder)
     if not left and not files:
+        if exitstatus == 0:
+            shutil.rmtree(folder, ignore_errors=True)
         return
     lines = [f"  process {pid}: {command}" for pid, command in left] + [f"  left on disk: {path}" for path in files]
     for pid, _ in left:  # so that one leaking run does not weigh on the next
