@@ -3,7 +3,8 @@
 The real command serves the dashboards (``grutools serve``, ``voila.json``'s settings, a
 pool for the lesson). Simulated students (:class:`classroom_load.Student`: a real page
 load over HTTP, the kernel websocket, slider moves, *Train*, a refused ``execute_request``,
-then the tab's shutdown) come and go in waves over every dashboard, and reload pages.
+then the tab's shutdown) stay 1-4 minutes on a dashboard, then move on in waves over every
+dashboard; one visit in five is a reload (the page left at once and opened again).
 One student is hostile (every session sends out-of-range, ill-typed and bounds-changing
 updates to every slider). A random kernel is killed every ``--kill-every`` minutes, and
 halfway through the server is stopped with SIGTERM and started again on the same port.
@@ -36,7 +37,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from classroom_load import Student  # noqa: E402
+from classroom_load import Student  # noqa: E402  (a page load, the websocket, slider moves, Train, leaving)
 from dashboard_respond import SLIDERS  # noqa: E402
 
 from grutools.testing.serving import free_port, kernel_processes, process_memory  # noqa: E402
@@ -56,7 +57,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120.0) -> None:
-        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(self.runtime))
+        self.runtime.mkdir(parents=True, exist_ok=True)  # its temp folder: Voila's connection folders go there
+        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(self.runtime), TMPDIR=str(self.runtime))
         command = [sys.executable, "-m", "grutools", "serve", f"--port={self.port}", "--max-kernels=45",
                    f"--lesson={LESSON}", f"--class-size={max(1, self.students // 3)}"]
         self.process = subprocess.Popen(command, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
@@ -120,6 +122,18 @@ def sample(server: Server) -> dict:
     return row
 
 
+class Visitor(Student):
+    """A student who stays on the page a while (``dwell`` seconds, kernel open) after moving its sliders."""
+
+    def __init__(self, *args, dwell: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.dwell = dwell
+
+    async def visit(self) -> None:
+        await super().visit()
+        await asyncio.sleep(self.dwell)
+
+
 class Lesson:
     """The class, the faults and the record of what each session saw."""
 
@@ -145,8 +159,10 @@ class Lesson:
                 await asyncio.sleep(1)
             notebook = LESSON if rng.random() < 0.5 else rng.choice(self.notebooks)
             hostile = number == 0
-            session = Student(number, self.server.base, notebook, rng.randint(3, 8), self.forbidden,
-                              trains=notebook == LESSON and rng.random() < 0.3, hostile=hostile)
+            reload = rng.random() < 0.2  # a reload: the page is left at once and opened again
+            session = Visitor(number, self.server.base, notebook, rng.randint(3, 8), self.forbidden,
+                              trains=notebook == LESSON and rng.random() < 0.3, hostile=hostile,
+                              dwell=0.0 if reload else rng.uniform(60, 240))
             opened = time.monotonic()
             await session.run()
             closed = time.monotonic()
@@ -156,8 +172,8 @@ class Lesson:
                                   "load_s": session.load_seconds, "moves_ms": session.move_ms,
                                   "errors": session.errors, "hostile": hostile, "kernel": session.kernel_id,
                                   "killed": session.kernel_id in self.killed, "cut_by_restart": cut})
-            # a wave: most come back soon (a reload, a new tab), some after a longer break
-            await asyncio.sleep(rng.choice([0.5, 5, 20, 60, 120]))
+            # waves: most open the next dashboard at once, some come back after a break
+            await asyncio.sleep(rng.choice([0.5, 0.5, 5, 30, 90]))
 
     async def kill_kernels(self) -> None:
         rng = random.Random(1)
@@ -197,6 +213,9 @@ class Lesson:
             await asyncio.sleep(60)
 
     async def run(self) -> list[dict]:
+        from tornado.httpclient import AsyncHTTPClient
+
+        AsyncHTTPClient.configure(None, max_clients=self.args.students + 4)  # else 10: the class queues in the client
         samples: list[dict] = []
         tasks = [asyncio.ensure_future(self.student(n)) for n in range(self.args.students)]
         tasks += [asyncio.ensure_future(c) for c in (self.kill_kernels(), self.restart_once(), self.monitor(samples))]
@@ -262,6 +281,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.minutes < 2 or args.students < 2 or args.kill_every <= 0:
         parser.error("--minutes must be at least 2, --students at least 2, --kill-every positive")
+    def interrupted(number, _frame):  # SIGTERM or SIGHUP: stop the server below (its finally), as Ctrl-C does
+        raise KeyboardInterrupt(signal.Signals(number).name)
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
     with tempfile.TemporaryDirectory(prefix="grutools-soak-") as folder:
         server = Server(free_port(), args.students, Path(folder) / "runtime", Path(folder) / "serve.log")
         print(f"grutools serve on {server.base}; {args.students} students for {args.minutes:g} minutes "

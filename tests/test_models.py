@@ -25,7 +25,7 @@ def test_seed_fixes_the_initial_weights_without_touching_global_state():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(cell="transformer"), "cell must be"), (dict(readout="first"), "readout"),
+    (dict(cell="transformers"), "cell must be"), (dict(readout="first"), "readout"),
     (dict(hidden_size=0), "hidden_size must be a positive integer"), (dict(input_size=2.5), "input_size"),
 ])
 def test_bad_settings(kwargs, match):

@@ -53,7 +53,9 @@ class SequenceModel(nn.Module):
     """A recurrent core plus a linear head, the model every dashboard trains.
 
     Args:
-        cell: ``"gru"``, ``"rnn"`` (tanh) or ``"lstm"``.
+        cell: ``"gru"``, ``"rnn"`` (tanh) or ``"lstm"``; or one of the GRU's rivals
+            (:data:`grutools.core.rivals.RIVALS`: ``"mlp"``, ``"tcn"``, ``"mingru"``,
+            ``"transformer"``), through the same head, training and evaluation.
         input_size: features per time step.
         hidden_size: units per layer.
         output_size: outputs of the head (1 for regression, the number of classes
@@ -92,8 +94,13 @@ class SequenceModel(nn.Module):
         chrono: float | None = None,
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}; got {cell!r}.")
+        from .rivals import RIVALS, make_rival
+
+        if cell not in CELLS + RIVALS:
+            raise ValueError(f"cell must be one of {CELLS} (or a rival: {RIVALS}); got {cell!r}.")
+        if cell in RIVALS and (num_layers != 1 or chrono is not None):
+            raise ValueError(f"the {cell!r} rival takes its own depth and no chrono initialisation; leave num_layers=1 "
+                             "and chrono=None.")
         if chrono is not None and cell == "rnn":
             raise ValueError("chrono initialisation sets gate biases; a tanh RNN has no gates. Use it with 'gru' or "
                              "'lstm'.")
@@ -112,11 +119,14 @@ class SequenceModel(nn.Module):
         self.chrono = chrono
         from .fast import FastGRU  # nn.GRU with a fused CPU kernel; nn.GRU itself on CUDA or without a compiler
 
-        core_class = {"gru": FastGRU, "rnn": nn.RNN, "lstm": nn.LSTM}[cell]
         with torch.random.fork_rng(enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)
-            self.core = core_class(input_size, hidden_size, num_layers=num_layers, batch_first=True)
+            if cell in RIVALS:  # batch-first like the others, same call and return shapes (grutools.core.rivals)
+                self.core = make_rival(cell, input_size, hidden_size)
+            else:
+                core_class = {"gru": FastGRU, "rnn": nn.RNN, "lstm": nn.LSTM}[cell]
+                self.core = core_class(input_size, hidden_size, num_layers=num_layers, batch_first=True)
             self.head = nn.Linear(hidden_size, output_size)
             if chrono is not None:
                 chrono_init(self.core, chrono)
@@ -137,7 +147,7 @@ class SequenceModel(nn.Module):
     def forward(self, x: Tensor, h0: Tensor | tuple[Tensor, Tensor] | None = None) -> Tensor:
         """Predict from ``x (batch, time, input_size)``; see the class docstring for the output shape."""
         check_sequence(x, self.input_size)
-        check_dtype(x, self.core.weight_ih_l0)
+        check_dtype(x, next(self.core.parameters()))
         states, _ = self.core(x, h0)
         return self.predict_from_states(states)
 
