@@ -244,12 +244,10 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             pool.sort(key=lambda task: not self._ready(task))
 
     def _ready(self, task) -> bool:
-        """A pool task is ready once its kernel has run the notebook (Voilà's task ends when the kernel has started)."""
-        if not (task.done() and not task.cancelled() and task.exception() is None):
-            return False
-        result = task.result()
-        kernel_id = result.get("kernel_id") if isinstance(result, dict) else None
-        return kernel_id not in self._refilling and not self._pool_kernel_dead(result)
+        """A pool task is ready once its kernel has started and is alive (the page then gets the rest of the notebook's
+        run as it comes, as with any pre-heated kernel; a refill still starting is not ready)."""
+        return (task.done() and not task.cancelled() and task.exception() is None
+                and not self._pool_kernel_dead(task.result()))
 
     def __init_subclass__(cls, **kwargs) -> None:
         """Voilà builds its pool manager as a subclass of this class (``voila_kernel_manager_factory``): there the
