@@ -260,8 +260,7 @@ def test_a_preheated_kernel_that_dies_is_replaced_never_restarted_and_never_coun
             starting = asyncio.ensure_future(asyncio.sleep(30))  # a refill still starting: not ready for a student
             manager._pools = {"a.ipynb": [starting, task]}
             assert manager.ready_in_pool("a.ipynb") == 1  # the started one; the refill still starting is not ready
-            manager._refilling.discard(kernel_id)  # as _settle_preheated does once the notebook has run ...
-            manager._no_more_restarts(kernel_id)  # ... from then on, jupyter_client must not restart it
+            manager._no_more_restarts(kernel_id)  # as _settle_preheated does once the notebook has run
             manager.ready_first("a.ipynb")
             assert manager._pools["a.ipynb"][0] is task  # Voilà hands out the first: the ready one
             process.kill()
@@ -299,7 +298,7 @@ def test_voilas_pool_manager_counts_only_ready_kernels():
         ready, starting = asyncio.ensure_future(pooled()), asyncio.ensure_future(asyncio.sleep(30))
         await ready
         manager._pools = {"a.ipynb": [starting, ready]}
-        manager._restarted, manager._refilling = set(), set()
+        manager._restarted = set()
         manager._kernels = {"k": FakeKernel(None)}
         manager.fill_if_needed = lambda **kwargs: None
         assert voila_manager.get_pool_size(manager, "a.ipynb") == 1

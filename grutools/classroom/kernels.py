@@ -81,7 +81,6 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         self._repair_task: asyncio.Task | None = None
         self._refill_slots: asyncio.Semaphore | None = None
         self._students_starting = 0  # students' own kernels (no pre-heated one was ready) not yet drawn
-        self._refilling: set[str] = set()  # pre-heated kernels started but still running their notebook
 
     @property
     def live_kernels(self) -> int:
@@ -131,7 +130,6 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             manager.add_restart_callback(lambda: self._restarted.add(kernel_id), "restart")
             if preheat:  # a dead pre-heated one is replaced at once
                 manager.add_restart_callback(lambda: self._preheated_died(kernel_id, manager), "dead")
-                self._refilling.add(kernel_id)
             loop = asyncio.get_event_loop()
             if slot:  # the slot is handed to a task that frees it once the notebook has run
                 loop.create_task(self._release_when_settled(kernel_id))
@@ -181,7 +179,6 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         try:
             await self._settled(kernel_id)
         finally:
-            self._refilling.discard(kernel_id)
             self._no_more_restarts(kernel_id)
 
     async def _release_when_settled(self, kernel_id: str) -> None:
