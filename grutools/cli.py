@@ -90,6 +90,24 @@ def _race_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rivals_study(args: argparse.Namespace) -> int:
+    from .lessons.rivals import NAMES, STUDY, rivals_study, summarise_study, verdicts
+
+    tasks = {label: STUDY[label] for label in args.tasks}
+    rows = rivals_study(tasks, seeds=args.seeds, hidden_size=args.hidden, steps=args.steps, lr=args.lr,
+                        out=args.out, progress=not args.quiet, jobs=args.jobs)
+    summary = summarise_study(rows)
+    print(f"{'task':10}{'length':>7} {'model':26}{'params':>8}{'test loss':>11}{'sd':>9}{'ms/step':>9}{'to target':>11}")
+    for (task, length, model), s in sorted(summary.items()):
+        reached = f"{s['seconds_to_target']:.1f} s" if s["seconds_to_target"] is not None else "never"
+        print(f"{task:10}{length:7d} {NAMES[model]:26}{s['parameters']:8d}{s['mean']:11.4g}{s['std']:9.2g}"
+              f"{s['ms_per_step']:9.1f}{reached:>11}")
+    for sentence in verdicts(summary):
+        print(sentence)
+    print(f"Saved to {args.out}.")
+    return 0
+
+
 def _chrono_table(args: argparse.Namespace) -> int:
     from .lessons.chrono import chrono_findings, chrono_table
 
@@ -230,6 +248,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--out", default="data/results/race_adding.csv", help="CSV to write")
     p.set_defaults(run=_race_table)
+
+    p = commands.add_parser("rivals-study", help="the GRU against its rivals (LSTM, MLP, TCN, minGRU, Transformer)",
+                            description="Train the GRU, the LSTM, a window MLP, a causal TCN, the minGRU and a causal "
+                                        "Transformer in lock step on the same tasks and seeds, and write parameters, "
+                                        "test loss, time per step and time to a target loss to a CSV (dashboard 07).")
+    p.add_argument("--tasks", nargs="+", default=["adding100", "adding600", "sunspots", "parity"],
+                   choices=["adding100", "adding600", "sunspots", "parity"], help="tasks of the study")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (weights and batches)")
+    p.add_argument("--hidden", type=int, default=32, help="hidden units (default: 32)")
+    p.add_argument("--steps", type=int, default=600, help="training steps per race (default: 600)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 0.003)")
+    p.add_argument("--jobs", type=int, default=1, help="races run side by side in worker processes (default: 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--out", default="data/results/rivals.csv", help="CSV to write")
+    p.set_defaults(run=_rivals_study)
 
     p = commands.add_parser("chrono-table", help="default against chrono-initialised GRU and LSTM over seeds",
                             description="Train a GRU and an LSTM with PyTorch's default gate biases and with chrono "

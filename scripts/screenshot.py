@@ -43,7 +43,7 @@ def shoot(browser, base: str, name: str, out: Path, width: int, height: int, all
     client.send("Network.enable")
     client.on("Network.dataReceived", lambda e, got=received: got.append(e["encodedDataLength"]))
     client.on("Network.webSocketFrameReceived", lambda e, got=received: got.append(len(e["response"]["payloadData"])))
-    page.goto(dashboard_url(base, name))
+    page.goto(dashboard_url(base, name), wait_until="commit")
     wait_for_dashboard(page)
     page.wait_for_timeout(1000)
     stem = f"{Path(name).stem}-{width}x{height}"

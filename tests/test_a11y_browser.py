@@ -65,7 +65,7 @@ SIZES = [(1280, 800), (1024, 768), (768, 1024)]  # a laptop, a projector, a tabl
 def test_nothing_cut_off_and_no_wcag_violations_at_any_size(browser, notebook):
     """One load per dashboard, then the window takes each size in turn (the layout follows it, as tested below)."""
     page = browser.new_page(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
-    page.goto(dashboard_url(browser.server, notebook))
+    page.goto(dashboard_url(browser.server, notebook), wait_until="commit")
     wait_for_dashboard(page)
     page.add_script_tag(path=str(AXE))
     for width, height in SIZES:
@@ -82,7 +82,7 @@ def test_nothing_cut_off_and_no_wcag_violations_at_any_size(browser, notebook):
 
 def test_every_slider_and_plot_has_a_name(browser):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.goto(dashboard_url(browser.server, "03_vanishing_gradients.ipynb"))
+    page.goto(dashboard_url(browser.server, "03_vanishing_gradients.ipynb"), wait_until="commit")
     wait_for_dashboard(page, plots=2)
     page.wait_for_timeout(500)
     names = page.evaluate("Array.from(document.querySelectorAll('[role=slider]'), s => s.getAttribute('aria-label'))")
@@ -94,7 +94,7 @@ def test_every_slider_and_plot_has_a_name(browser):
 
 def test_plots_follow_the_window_and_go_beneath_their_controls_when_narrow(browser):
     page = browser.new_page(viewport={"width": 1366, "height": 768})
-    page.goto(dashboard_url(browser.server, "00_welcome.ipynb"))
+    page.goto(dashboard_url(browser.server, "00_welcome.ipynb"), wait_until="commit")
     wait_for_dashboard(page)
     box = "() => { const p = document.querySelector('.grutools-plot svg.main-svg').getBoundingClientRect();" \
           " const c = document.querySelector('.noUi-target').getBoundingClientRect();" \
@@ -129,7 +129,7 @@ def tab_to(page, wanted, limit: int = 60) -> dict:
 
 def test_a_keyboard_alone_moves_a_slider_and_presses_train_and_stop(browser):
     page = browser.new_page(viewport={"width": 1024, "height": 768})
-    page.goto(dashboard_url(browser.server, "00_welcome.ipynb"))
+    page.goto(dashboard_url(browser.server, "00_welcome.ipynb"), wait_until="commit")
     wait_for_dashboard(page)
     page.wait_for_timeout(500)
     length = tab_to(page, lambda e: e["role"] == "slider" and e["label"] == "sequence length")
@@ -145,10 +145,18 @@ def test_a_keyboard_alone_moves_a_slider_and_presses_train_and_stop(browser):
     page.keyboard.press("Enter")
     page.wait_for_function("() => Array.from(document.querySelectorAll('button'))"
                            ".some(b => b.textContent.trim() === 'Stop' && !b.disabled)", timeout=30_000)
-    page.wait_for_timeout(1500)  # a few steps of a run that takes far longer (1,000 steps of length 200)
+    # a few steps of a run that takes far longer (1,000 steps of length 200): Stop before the first step ended
+    # says so instead ("Stopped before the first step"), so wait for the progress bar to move first
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.widget-hprogress .progress-bar'))"
+                           ".some(bar => parseFloat(bar.style.width) > 0)", timeout=60_000)
     tab_to(page, lambda e: e["tag"] == "BUTTON" and e["label"] == "Stop")
     page.keyboard.press("Enter")
-    page.wait_for_function("() => /final loss/.test(document.querySelector('.grutools-status').innerText)",
-                           timeout=60_000)
+    try:
+        page.wait_for_function("() => /final loss/.test(document.querySelector('.grutools-status').innerText)",
+                               timeout=60_000)
+    except Exception as error:  # say what the page showed instead
+        stop = "enabled" if page.get_by_role("button", name="Stop").is_enabled() else "disabled"
+        raise AssertionError(f"no final loss after Stop; the status said {page.inner_text('.grutools-status')!r}, "
+                             f"and Stop is {stop}") from error
     assert "(stopped early)" in page.inner_text(".grutools-status")
     page.close()

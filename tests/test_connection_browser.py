@@ -31,7 +31,7 @@ def page(server):
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1024, "height": 768})
         before = set(kernel_processes(server.pid))
-        page.goto(dashboard_url(server, "05_memory_timescales.ipynb"))
+        page.goto(dashboard_url(server, "05_memory_timescales.ipynb"), wait_until="commit")
         wait_for_dashboard(page)
         page.kernel_pids = set(kernel_processes(server.pid)) - before
         yield page

@@ -46,7 +46,7 @@ class Dashboard:
         self.outside, self.page_errors = [], []
         self.page.on("request", lambda r: None if is_local(r.url) else self.outside.append(r.url))
         self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        self.page.goto(dashboard_url(server, notebook))
+        self.page.goto(dashboard_url(server, notebook), wait_until="commit")
         wait_for_dashboard(self.page)
 
     def assert_clean(self):
@@ -268,7 +268,7 @@ def test_plotly_is_fetched_once_as_a_file_not_sent_per_plot_over_the_websocket(b
     client = page.context.new_cdp_session(page)
     client.send("Network.enable")
     client.on("Network.webSocketFrameReceived", lambda e: frames.append(len(e["response"]["payloadData"])))
-    page.goto(dashboard_url(server, "02_gates_over_time.ipynb"))
+    page.goto(dashboard_url(server, "02_gates_over_time.ipynb"), wait_until="commit")
     wait_for_dashboard(page)
     assert page.locator(".js-plotly-plot").count() == 4
     assert len(bundles) == 1 and is_local(bundles[0])
@@ -280,7 +280,7 @@ def test_closing_a_tab_shuts_its_kernel_down_and_frees_the_seat(browser, server,
     """Voila's page asks for its kernel's shutdown on unload; without an _xsrf cookie that request was refused."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})  # stays open, as the browser does
     page = context.new_page()
-    page.goto(dashboard_url(server, "00_welcome.ipynb"))
+    page.goto(dashboard_url(server, "00_welcome.ipynb"), wait_until="commit")
     wait_for_dashboard(page)
     kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
     assert kernel_id
@@ -352,3 +352,31 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
     page.get_by_role("button", name="Try the example").click()
     page.wait_for_function(f"() => ({HEATMAP_NAMES})().includes('update gate z')", timeout=20_000)
     assert page.locator(".grutools-error").count() == 0 and "Traceback" not in page.inner_text("body")
+
+
+def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashboard):
+    dashboard = open_dashboard("07_rivals.ipynb")
+    page = dashboard.page
+    for name in ("LSTM", "causal convolution (TCN)"):  # on at the start: GRU, LSTM, minGRU, TCN
+        page.get_by_role("checkbox", name=name, exact=True).uncheck()
+    sliders = page.get_by_role("slider")
+    sliders.nth(0).focus()  # sequence length of running parity, to its minimum (10)
+    page.keyboard.press("Home")
+    sliders.nth(1).focus()  # training steps, to the most (600): a race long enough to stop
+    page.keyboard.press("End")
+    page.get_by_role("button", name="Race").click()
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.widget-hprogress .progress-bar'))"
+                           ".some(bar => parseFloat(bar.style.width) > 0)", timeout=60_000)
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_selector(".grutools-ok >> text=stopped early", timeout=60_000)
+    findings = page.inner_text(".grutools-findings >> nth=0")
+    assert "GRU: final loss" in findings and "minGRU: final loss" in findings and "LSTM" not in findings
+    sliders.nth(1).focus()
+    page.keyboard.press("Home")  # 50 steps: a whole race
+    page.get_by_role("button", name="Race").click()
+    page.wait_for_function("() => document.body.innerText.includes('This race') && "
+                           "!document.body.innerText.includes('stopped early')", timeout=120_000)
+    body = page.inner_text("body")
+    assert "length 10" in body and "Bai et al. 2018" in body and "What the shipped numbers say" in body
+    assert page.locator(".js-plotly-plot").count() >= 4  # the race, the study, cost against length, streaming
+    dashboard.assert_clean()

@@ -180,7 +180,7 @@ def test_grutools_serve_answers_and_a_dashboard_draws_its_plots(package):
             page = browser.new_page()
             bundles = []
             page.on("response", lambda r: bundles.append(r.status) if "plotly-widget.js" in r.url else None)
-            page.goto(dashboard_url(base, "00_welcome.ipynb"))
+            page.goto(dashboard_url(base, "00_welcome.ipynb"), wait_until="commit")
             wait_for_dashboard(page, timeout_ms=120_000)
             browser.close()
         assert bundles and bundles[0] == 200  # plotly.js came from the installed template, as a cacheable file

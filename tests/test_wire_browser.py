@@ -23,11 +23,11 @@ def test_a_first_visit_and_a_second_dashboard_stay_within_their_byte_budgets():
         context = browser.new_context()  # a fresh profile: an empty cache
         first_page = context.new_page()
         first = WireMeter(first_page)
-        first_page.goto(dashboard_url(server, "02_gates_over_time.ipynb"))
+        first_page.goto(dashboard_url(server, "02_gates_over_time.ipynb"), wait_until="commit")
         wait_for_dashboard(first_page, plots=4)
         second_page = context.new_page()
         second = WireMeter(second_page)
-        second_page.goto(dashboard_url(server, "03_vanishing_gradients.ipynb"))
+        second_page.goto(dashboard_url(server, "03_vanishing_gradients.ipynb"), wait_until="commit")
         wait_for_dashboard(second_page, plots=2)
         second_page.wait_for_timeout(500)
         browser.close()

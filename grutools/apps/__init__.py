@@ -37,3 +37,7 @@ from .explore import ModelExplorer  # noqa: E402
 from .yours import YourModelDashboard  # noqa: E402
 
 __all__ += ["ModelExplorer", "YourModelDashboard"]
+
+from .rivals import RivalsExplorer  # noqa: E402
+
+__all__ += ["RivalsExplorer"]

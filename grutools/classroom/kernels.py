@@ -137,6 +137,7 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             elif preheat:
                 loop.create_task(self._settle_preheated(kernel_id))
             if student:  # likewise the refills' wait, once the student's notebook has run
+                self.log.info("grutools: kernel %s started for a page (no pre-heated kernel was ready)", kernel_id)
                 loop.create_task(self._student_settled(kernel_id))
                 student = False
             return kernel_id

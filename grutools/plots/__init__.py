@@ -3,7 +3,7 @@
 so they can be unit-tested and exported to static HTML.
 
 One module per dashboard's figures (:mod:`.cell`, :mod:`.gates`, :mod:`.vanishing`,
-:mod:`.compare`, :mod:`.counting`, :mod:`.memory`, :mod:`.explore`), on the shared palette and layout of
+:mod:`.compare`, :mod:`.counting`, :mod:`.memory`, :mod:`.explore`, :mod:`.rivals`), on the shared palette and layout of
 :mod:`.base`; everything is importable from ``grutools.plots``.
 
 Conventions: the same colour for the same model everywhere (RNN grey, GRU blue,
@@ -33,6 +33,7 @@ from .counting import counting_states_figure, recognition_figure
 from .explore import gradient_through_time_figure, unit_timescales_figure
 from .gates import EVENT_COLOR, GATE_LABELS, gate_heatmaps_figure, saturation_figure, unit_closeup_figure
 from .memory import TIMESCALE_SCALE, impulse_figure, timescale_change_figure, timescale_figure, trajectory_figure
+from .rivals import rival_race_figure, scaling_figure, streaming_figure, study_figure
 from .vanishing import gradient_figure, race_figure
 
 __all__ = [
@@ -40,7 +41,8 @@ __all__ = [
     "LOG_TICKS", "NAMES", "RUN_COLORS", "STATE_SCALE", "TIMESCALE_SCALE", "base_layout", "budget_figure",
     "cell_step_figure", "counting_states_figure", "curves_figure", "data_quality_figure",
     "gate_heatmaps_figure", "gradient_figure", "gradient_through_time_figure", "impulse_figure",
-    "loss_figure", "loss_traces", "race_figure", "recognition_figure", "saturation_figure", "smooth",
+    "loss_figure", "loss_traces", "race_figure", "rival_race_figure", "scaling_figure", "streaming_figure",
+    "study_figure", "recognition_figure", "saturation_figure", "smooth",
     "timescale_change_figure", "timescale_figure", "trajectory_figure", "typed_array", "unit_closeup_figure",
     "unit_sequence_figure", "unit_timescales_figure",
 ]
