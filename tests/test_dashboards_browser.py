@@ -357,7 +357,7 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
 def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashboard):
     dashboard = open_dashboard("07_rivals.ipynb")
     page = dashboard.page
-    for name in ("LSTM", "causal convolution (TCN)"):  # on at the start: GRU, LSTM, minGRU, TCN
+    for name in ("LSTM", "TCN"):  # on at the start: GRU, LSTM, minGRU, TCN
         page.get_by_role("checkbox", name=name, exact=True).uncheck()
     sliders = page.get_by_role("slider")
     sliders.nth(0).focus()  # sequence length of running parity, to its minimum (10)

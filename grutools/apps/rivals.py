@@ -48,6 +48,9 @@ SCALING_COMMAND = "python benchmarks/rivals_scaling.py --out data/results/rivals
 # a few hundred steps at 30), the adding problem goes to Bai et al.'s 600
 LENGTHS = {"adding": (20, 600, 10, 100), "sunspots": (20, 120, 10, 60), "parity": (10, 60, 5, 30)}
 TASK_TITLES = {"adding": "adding problem", "sunspots": "sunspots", "parity": "running parity"}
+SHORT_NAMES = {"gru": "GRU", "lstm": "LSTM", "mlp": "window MLP", "tcn": "TCN", "mingru": "minGRU",
+               "transformer": "Transformer"}  # the check boxes' labels (the full names are in the plots and tables)
+TASK_BUTTONS = {"adding": "adding", "sunspots": "sunspots", "parity": "parity"}
 RACE_BUDGET_S = 120.0  # a live race stops after 2 minutes (issue 30), saying so
 LOSS_NAMES = {"adding": "mean squared error", "sunspots": "mean squared error", "parity": "cross-entropy"}
 
@@ -64,15 +67,16 @@ class RivalsExplorer:
         self.hidden_size = hidden_size
         self.status = StatusLine(layout=control_layout())
         guard = guarded(self.status)
-        self.task = widgets.ToggleButtons(options=[(TASK_TITLES[t], t) for t in LENGTHS], value="parity",
-                                          style={"button_width": "100px"})
+        self.task = widgets.ToggleButtons(options=[(TASK_BUTTONS[t], t) for t in LENGTHS], value="parity",
+                                          tooltips=[TASK_TITLES[t] for t in LENGTHS], style={"button_width": "88px"})
         low, high, step, default = LENGTHS["parity"]
         self.length = widgets.IntSlider(value=default, min=low, max=high, step=step, description="sequence length",
                                         style=LABEL_STYLE, layout=control_layout(), continuous_update=False)
         self.steps = widgets.IntSlider(value=300, min=50, max=600, step=50, description="training steps",
                                        style=LABEL_STYLE, layout=control_layout(), continuous_update=False)
-        self.choices = {kind: widgets.Checkbox(value=kind in ("gru", "lstm", "mingru", "tcn"), description=NAMES[kind],
-                                               indent=False, layout=widgets.Layout(width="150px")) for kind in MODELS}
+        self.choices = {kind: widgets.Checkbox(value=kind in ("gru", "lstm", "mingru", "tcn"),
+                                               description=SHORT_NAMES[kind], indent=False,
+                                               layout=widgets.Layout(width="150px")) for kind in MODELS}
         self.train_button, self.stop_button = start_stop_buttons("Race", width="140px")
         self.progress = progress_bar(self.steps.value)
         self.findings = widgets.HTML()
@@ -198,8 +202,8 @@ class RivalsExplorer:
 
     def study_table_html(self) -> str:
         """The study as a table: parameters, test loss over seeds, time per step, time to the target."""
-        head = "".join(f'<th scope="col">{h}</th>' for h in ("task", "model", "parameters", "test loss: mean (best-worst)",
-                                                          "ms a step", "seconds to the target (seeds that reached it)"))
+        head = "".join(f'<th scope="col">{h}</th>' for h in ("task", "model", "params", "test loss: mean (best-worst)",
+                                                          "ms a step", "time to the target (seeds)"))
         head = f"<tr>{head}</tr>"
         rows = []
         for (task, length, kind), s in sorted(self.summary.items(), key=lambda kv: (kv[0][0], kv[0][1], MODELS.index(kv[0][2]))):

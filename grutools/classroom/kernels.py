@@ -128,8 +128,11 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             # a killed kernel is restarted by jupyter_client under the same id, alive but empty: a pre-heated one
             # would then serve a page whose widgets it no longer has ("model not found"), so remember restarts
             manager.add_restart_callback(lambda: self._restarted.add(kernel_id), "restart")
-            if preheat:  # a dead pre-heated one is replaced at once
+            if preheat:  # a dead pre-heated one is replaced at once, never restarted, even while it starts: a
+                # restart would give a new kernel under the old id, empty, that the pool repair must then replace too
+                # (benchmarks/recovery.py found jupyter_client restarting refills killed while they ran their notebook)
                 manager.add_restart_callback(lambda: self._preheated_died(kernel_id, manager), "dead")
+                self._no_more_restarts(kernel_id)
             loop = asyncio.get_event_loop()
             if slot:  # the slot is handed to a task that frees it once the notebook has run
                 loop.create_task(self._release_when_settled(kernel_id))
@@ -170,7 +173,8 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         """Once a kernel has run its notebook, it is never restarted: a dashboard kernel restarted empty serves
         nothing (its page says the connection was lost and asks for a reload), and restarting every kernel of a
         server killed at once, then replacing each pre-heated one, kept 2 cores busy for minutes while a student
-        waited. Until then jupyter_client may still restart it (with new ports, if it lost a race for its ports)."""
+        waited. Until then jupyter_client may still restart a student's own kernel (with new ports, if it lost a
+        race for its ports); a pre-heated one is never restarted (it is replaced, with new ports, when it dies)."""
         if kernel_id in self:
             restarter = getattr(self.get_kernel(kernel_id), "_restarter", None)
             if restarter is not None:

@@ -16,6 +16,15 @@ RIVAL_SYMBOLS = {"gru": "circle", "lstm": "square", "mlp": "triangle-up", "tcn":
                  "transformer": "star"}
 
 
+def log_ticks(low: float, high: float) -> dict:
+    """1-2-5 ticks on a log axis from ``low`` to ``high`` (plotly labels every minor tick otherwise)."""
+    import math
+
+    values = [m * 10.0**e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1) for m in (1, 2, 5)]
+    values = [v for v in values if low / 2 <= v <= high * 2]
+    return dict(tickvals=values, ticktext=[f"{v:g}" for v in values])
+
+
 def _title(text: str) -> dict:
     return dict(text=text, x=0.01, y=0.98, yanchor="top", yref="container")
 
@@ -61,12 +70,15 @@ def study_figure(summary: Mapping[tuple[str, int, str], dict], names: Mapping[st
                            "%{customdata[1]} seeds<br>%{customdata[2]:.1f} ms a step<extra></extra>")))
     if reference:
         where = next((label for label, (task, length) in zip(labels, tasks) if (task, length) == ("adding", 600)), None)
-        if where is not None:
+        if where is not None:  # the labels left and right, so that the close values do not overprint
+            short = {"tcn": "TCN", "gru": "GRU", "lstm": "LSTM"}
+            sides = ["middle right", "middle left"] * len(reference)
             figure.add_trace(go.Scatter(
                 x=[where] * len(reference), y=list(reference.values()), mode="markers+text",
-                text=[f"Bai {names[k]}" for k in reference], textposition="middle right",
+                text=[f"Bai {short.get(k, names[k])}" for k in reference], textposition=sides[: len(reference)],
                 marker=dict(symbol="circle-open", size=12, color="#000"), name="Bai et al. 2018 (T = 600)",
-                hovertemplate="%{text}: %{y:.3g}<extra></extra>"))
+                hovertext=[f"Bai et al. 2018, {names[k]}" for k in reference],
+                hovertemplate="%{hovertext}: %{y:.3g}<extra></extra>"))
     return figure
 
 
@@ -75,8 +87,10 @@ def scaling_figure(lengths: Sequence[int], times_ms: Mapping[str, Sequence[float
     """Milliseconds per training step against sequence length, log-log, the fitted slope in each legend entry."""
     figure = go.Figure(layout=base_layout(
         title=_title("One training step against sequence length (log-log; slope 1 = time grows like the length)"),
-        height=height, xaxis=dict(title="sequence length (log scale)", type="log", **LOG_TICKS),
-        yaxis=dict(title="ms per training step (log scale)", type="log")))
+        height=height, xaxis=dict(title="sequence length (log scale)", type="log", tickvals=list(lengths),
+                                  ticktext=[f"{n:,}" for n in lengths]),
+        yaxis=dict(title="ms per training step (log scale)", type="log",
+                   **log_ticks(min(min(t) for t in times_ms.values()), max(max(t) for t in times_ms.values())))))
     for kind, times in times_ms.items():
         figure.add_trace(go.Scatter(
             x=list(lengths), y=list(times), mode="lines+markers", name=f"{names[kind]} (slope {slopes[kind]:.2f})",
@@ -87,7 +101,7 @@ def scaling_figure(lengths: Sequence[int], times_ms: Mapping[str, Sequence[float
 
 
 def streaming_figure(steps: Sequence[int], stream: Mapping[str, Mapping[str, Sequence[float]]],
-                     names: Mapping[str, str], height: int = 400) -> go.Figure:
+                     names: Mapping[str, str], height: int = 460) -> go.Figure:
     """Streaming: what each model keeps between steps (left) and the time of one new step (right), after t steps."""
     from plotly.subplots import make_subplots
 
@@ -106,8 +120,13 @@ def streaming_figure(steps: Sequence[int], stream: Mapping[str, Mapping[str, Seq
                                     showlegend=False,
                                     hovertemplate=f"{names[kind]}<br>after %{{x}} steps: %{{y:.2f}} ms<extra></extra>"),
                          row=1, col=2)
-    for col, title in ((1, "KiB kept (log scale)"), (2, "ms per new step (log scale)")):
-        figure.update_xaxes(title_text="steps so far (log scale)", type="log", row=1, col=col)
-        figure.update_yaxes(title_text=title, type="log", row=1, col=col)
-    figure.update_layout(margin=dict(l=70, r=20, t=110, b=60))
+    kib = [b / 1024 for p in stream.values() for b in p["bytes"]]
+    ms = [m for p in stream.values() for m in p["ms"]]
+    for col, title, values in ((1, "KiB kept (log scale)", kib), (2, "ms per new step (log scale)", ms)):
+        figure.update_xaxes(title_text="steps so far (log scale)", type="log", tickvals=list(steps),
+                            ticktext=[f"{n:,}" for n in steps], row=1, col=col)
+        figure.update_yaxes(title_text=title, type="log", row=1, col=col, **log_ticks(min(values), max(values)))
+    # the legend under the plots: above them it ran into the two subplot titles
+    figure.update_layout(margin=dict(l=70, r=20, t=80, b=130),
+                         legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0))
     return figure
