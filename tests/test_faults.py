@@ -33,6 +33,7 @@ from grutools.testing.serving import (
     page_kernel_id,
     stop_and_wait,
     wait_for_dashboard,
+    wait_for_every_pool_since,
     wait_for_pools,
     wait_until_idle,
 )
@@ -97,6 +98,7 @@ def test_kernels_killed_at_bad_moments_and_a_killed_server_leave_nothing_behind(
     try:
         wait_for_pools(log, len(notebook_names()))
         # 1. every pre-heated kernel dies (the out-of-memory killer, a hard cull)
+        faults_from = len(log.read_text(errors="replace"))
         preheated = kernel_processes(server.pid)
         assert len(preheated) == len(notebook_names())
         for pid in preheated:
@@ -134,6 +136,7 @@ def test_kernels_killed_at_bad_moments_and_a_killed_server_leave_nothing_behind(
             # 5. once the server is idle again, the repair has refilled every pool: each dashboard is served by a
             #    pre-heated kernel (the server's log names it), never by a cold start behind restarts. How fast that
             #    is belongs to benchmarks/recovery.py (a timed test on a machine that drifts measures the machine)
+            wait_for_every_pool_since(log, faults_from, notebook_names())
             wait_until_idle(timeout=240)
             for notebook in notebook_names():
                 # each open starts a refill of its pool (a kernel importing torch and running the notebook); on

@@ -152,6 +152,21 @@ def wait_for_pools(log_path: str | os.PathLike, count: int, timeout: float = 180
         time.sleep(0.2)
 
 
+def wait_for_every_pool_since(log_path: str | os.PathLike, offset: int, notebooks: list[str],
+                              timeout: float = 300.0) -> None:
+    """Wait until every one of ``notebooks`` has logged a filled pool after character ``offset`` of the log: each
+    pool refilled since then (a calm CPU is no sign of it: a refill may wait for a student's kernel)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = Path(log_path).read_text(errors="replace")[offset:]
+        missing = [nb for nb in notebooks if f"Kernel pool of {nb} is filled" not in text]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not refilled within {timeout:.0f} s: the pools of {', '.join(missing)} (see {log_path})")
+        time.sleep(0.5)
+
+
 def cpu_busy(interval: float = 0.5) -> float:
     """The fraction of this machine's CPU time that was busy over the next ``interval`` seconds (Linux)."""
     def read():
