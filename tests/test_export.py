@@ -53,3 +53,11 @@ def test_export_names_a_missing_notebook(tmp_path):
 def test_cli_export(tmp_path, capsys):
     assert main(["export", "00_welcome.ipynb", "--out", str(tmp_path), "--quiet"]) == 0
     assert (tmp_path / "00_welcome.html").exists() and "Wrote 1 pages" in capsys.readouterr().out
+
+
+def test_the_rivals_dashboard_exports_its_study_and_costs(tmp_path):
+    [page] = export(tmp_path, ["07_rivals.ipynb"], progress=False)
+    text = page.read_text()
+    figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
+    assert len(figures) >= 4  # the race's empty axes, the study, cost against length, streaming
+    assert "Bai et al. 2018" in text and "What the shipped numbers say" in text

@@ -156,3 +156,18 @@ def test_a_verdict_says_when_one_seed_beats_the_best_mean():
     [sentence] = verdicts(summary)
     assert "best GRU (0.073)" in sentence
     assert sentence.endswith("mixed over seeds: causal Transformer's best seed (0.0003) beat GRU's mean.")
+
+
+def test_the_choice_of_a_gru_is_read_from_the_numbers():
+    from grutools.lessons.rivals import gru_choice
+
+    summary = {("parity", 30, "gru"): {"mean": 0.001}, ("parity", 30, "mingru"): {"mean": 0.67},
+               ("sunspots", 60, "gru"): {"mean": 0.20}, ("sunspots", 60, "mlp"): {"mean": 0.21}}
+    scaling = {"stream_at": [10, 2000], "lengths": [50, 2000],
+               "stream": {"gru": {"bytes": [128, 128]}, "transformer": {"bytes": [5120, 1024000]}},
+               "train_ms": {"gru": [2.0, 300.0], "tcn": [10.0, 200.0], "mingru": [9.0, 290.0], "transformer": [12, 1400]}}
+    favour, against = gru_choice(summary, scaling)
+    assert "keeps 128 bytes" in favour and "1,000 KiB after 2,000 steps" in favour
+    assert "at 1 of 2 lengths (50-50)" in favour and "parity (length 30), where minGRU stayed above" in favour
+    assert "lengths 2,000" in against and "sunspots (length 60), where the window" in against
+    assert gru_choice({("parity", 30, "gru"): {"mean": 0.6}}, None) == []  # nothing to claim

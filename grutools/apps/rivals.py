@@ -16,6 +16,7 @@ from ..lessons.rivals import (
     STUDY_COMMAND,
     TARGETS,
     claims,
+    gru_choice,
     make_study_task,
     read_study,
     rival_race,
@@ -252,6 +253,8 @@ class RivalsExplorer:
                              f"Transformer {slope['transformer']:.2f}, minGRU {slope['mingru']:.2f}. At length "
                              f"{data['lengths'][-1]} a GRU step takes {data['train_ms']['gru'][-1]:.0f} ms, a TCN step "
                              f"{data['train_ms']['tcn'][-1]:.0f} ms.")
+        if self.summary:
+            sentences += gru_choice(self.summary, self.scaling)
         if not sentences:
             return "<p>No shipped numbers to judge from.</p>"
         return findings_html(sentences, "<b>What the shipped numbers say</b>")

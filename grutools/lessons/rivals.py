@@ -325,3 +325,50 @@ def claims(summary: Mapping[tuple[str, int, str], dict]) -> list[str]:
         sentences.append("Comparable results? The GRU's mean test loss is lower than the "
                          + ", ".join(f"{NAMES[k]}'s on {beaten[k]}" for k in rivals) + f" of {len(tasks)} tasks.")
     return sentences
+
+
+def gru_choice(summary: Mapping[tuple[str, int, str], dict], scaling: Mapping | None) -> list[str]:
+    """When the shipped numbers make a GRU the right choice, and when they do not (sentences for the verdict).
+
+    ``scaling`` is ``data/results/rivals_scaling.json`` (or ``None``). Each sentence is
+    read from the numbers: a condition that does not hold is not claimed.
+    """
+    right, wrong = [], []
+    tasks = sorted({(task, length) for task, length, _ in summary})
+    if scaling:
+        stream = scaling["stream"]
+        gru_bytes, cache = stream["gru"]["bytes"], stream["transformer"]["bytes"]
+        if gru_bytes[0] == gru_bytes[-1] and cache[-1] > cache[0]:
+            right.append(f"streaming: it keeps {gru_bytes[-1]} bytes a sequence however long, where the Transformer's "
+                         f"cache reached {cache[-1] / 1024:,.0f} KiB after {scaling['stream_at'][-1]:,} steps")
+        lengths, train = scaling["lengths"], scaling["train_ms"]
+        parallel = [k for k in ("tcn", "mingru", "transformer") if k in train]
+        faster = [n for i, n in enumerate(lengths) if all(train["gru"][i] < train[k][i] for k in parallel)]
+        if faster:
+            right.append(f"training on this CPU: its step was faster than every parallel model's at "
+                         f"{len(faster)} of {len(lengths)} lengths ({faster[0]:,}-{faster[-1]:,})")
+        if len(faster) < len(lengths):
+            wrong.append("training long sequences where the parallel models were faster per step: lengths "
+                         + ", ".join(f"{n:,}" for n in lengths if n not in faster))
+    for task, length in tasks:
+        rows = {m: s for (t, n, m), s in summary.items() if (t, n) == (task, length)}
+        half = 0.5 * make_study_task(task, length).baseline
+        if "gru" not in rows:
+            continue
+        gru = rows["gru"]["mean"]
+        lost = [m for m in rows if m != "gru" and rows[m]["mean"] > half]
+        if gru < half and lost:
+            right.append(f"{task} (length {length}), where {', '.join(NAMES[m] for m in lost)} stayed above half the "
+                         "guess")
+        if "mlp" in rows and rows["mlp"]["mean"] <= 1.1 * gru and gru < half:
+            wrong.append(f"{task} (length {length}), where the window, with no memory past 16 steps, did as well")
+        better = [m for m in rows if m != "gru" and rows[m]["mean"] < gru]
+        if better:
+            wrong.append(f"{task} (length {length}), where {', '.join(NAMES[m] for m in better)} had a lower mean")
+    sentences = []
+    if right:
+        sentences.append("The numbers favour a GRU for " + "; ".join(right) + ".")
+    if wrong:
+        sentences.append("They do not for " + "; ".join(wrong) + ". Parallel hardware (a GPU), where the "
+                         "TCN and the Transformer gain most, was not measured here.")
+    return sentences
