@@ -66,12 +66,12 @@ data: install
 	    --snapshot-every 100 --quiet --out data/checkpoints/timescales_$$cell.pt || exit 1; \
 	done
 
-# The pre-computed multi-seed results (slow: about 15, 10, 5, 2, 4, 35 and 10 minutes on 2 cores).
+# The pre-computed multi-seed results (slow: about 15, 10, 5, 2, 4, 18 and 3 minutes on 2 cores).
 results: install
 	$(BIN)/python -m grutools race-table --quiet --out data/results/race_adding.csv
 	$(BIN)/python -m grutools learning-curves --quiet --out data/results/learning_curves.json
 	$(BIN)/python -m grutools chrono-table --quiet --out data/results/chrono.csv
 	$(BIN)/python -m grutools counting-study --quiet --out data/results/counting.json --checkpoints data/checkpoints
 	$(BIN)/python benchmarks/gru_vs_lstm.py --out data/results/speed.json
-	$(BIN)/python -m grutools rivals-study --quiet --out data/results/rivals.csv
+	$(BIN)/python -m grutools rivals-study --jobs 2 --quiet --out data/results/rivals.csv
 	$(BIN)/python benchmarks/rivals_scaling.py --out data/results/rivals_scaling.json
