@@ -35,25 +35,13 @@ from grutools.testing.serving import (
     kernel_processes,
     launch_chromium,
     notebook_names,
+    seconds_to_draw,
     voila_server,
-    wait_for_dashboard,
     wait_for_pools,
     wait_until_idle,
 )
 
 GOAL_S = 10.0
-
-
-def seconds_to_draw(browser, url: str) -> float:
-    """Open ``url`` in a fresh page; the seconds until every plot of its dashboard has drawn."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    try:
-        started = time.monotonic()
-        page.goto(url, wait_until="commit")  # Voilà streams the page as cells run: "load" is the last cell
-        wait_for_dashboard(page, timeout_ms=180_000)
-        return time.monotonic() - started
-    finally:
-        page.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_pools(log, len(notebook_names()))
         for run in range(1, args.runs + 1):
             wait_until_idle(timeout=180)
-            reference = seconds_to_draw(browser, dashboard_url(cold, args.notebook))
+            reference, _ = seconds_to_draw(browser, dashboard_url(cold, args.notebook), timeout_ms=180_000)
             wait_until_idle(timeout=180)
             killed = kernel_processes(pooled.pid)
             for pid in killed:
@@ -83,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 except ProcessLookupError:
                     pass
             time.sleep(3)
-            after = seconds_to_draw(browser, dashboard_url(pooled, args.notebook))
+            after, _ = seconds_to_draw(browser, dashboard_url(pooled, args.notebook), timeout_ms=180_000)
             rows.append((reference, after))
             print(f"round {run}: cold start {reference:5.1f} s | {len(killed)} kernels killed, page drew in "
                   f"{after:5.1f} s | ratio {after / reference:.2f}", flush=True)

@@ -31,6 +31,7 @@ from grutools.testing.serving import (
     launch_chromium,
     notebook_names,
     page_kernel_id,
+    seconds_to_draw,
     stop_and_wait,
     wait_for_dashboard,
     wait_for_every_pool_since,
@@ -179,18 +180,6 @@ def test_kernels_killed_at_bad_moments_and_a_killed_server_leave_nothing_behind(
 
 
 RECOVERY_RUNS = 5
-
-
-def seconds_to_draw(browser, url: str) -> tuple[float, str]:
-    """Open ``url`` in a fresh page; the seconds until its dashboard has drawn every plot, and its kernel's id."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    try:
-        started = time.monotonic()
-        page.goto(url, wait_until="commit")  # Voilà streams the page as cells run: "load" is the last cell
-        wait_for_dashboard(page, timeout_ms=120_000)
-        return time.monotonic() - started, page_kernel_id(page.content())
-    finally:
-        page.close()
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make chromium)")

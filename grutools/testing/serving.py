@@ -135,6 +135,19 @@ def wait_for_dashboard(page, timeout_ms: int = 90_000, plots: int = 1) -> None:
 
 
 
+def seconds_to_draw(browser, url: str, timeout_ms: int = 120_000) -> tuple[float, str]:
+    """Open ``url`` in a fresh 1280x800 page: the seconds until every plot has drawn (not the "load" event, which
+    Voilà fires after the last cell), and the id of the page's kernel."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        started = time.monotonic()
+        page.goto(url, wait_until="commit")
+        wait_for_dashboard(page, timeout_ms=timeout_ms)
+        return time.monotonic() - started, page_kernel_id(page.content())
+    finally:
+        page.close()
+
+
 def pools_filled(log_path: str | os.PathLike) -> int:
     """How many times Voilà has logged a filled pre-heated kernel pool (at start and after each refill)."""
     try:
