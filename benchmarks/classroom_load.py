@@ -46,14 +46,12 @@ from pathlib import Path
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from grutools.testing.kernel_socket import KernelSocket, page_kernel_id, shutdown_request
 from grutools.testing.serving import (
-    KernelSocket,
     dashboard_url,
     kernel_processes,
     notebook_names,
-    page_kernel_id,
     process_memory,
-    shutdown_request,
     voila_server,
     wait_for_pools,
     wait_until_idle,

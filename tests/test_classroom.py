@@ -8,9 +8,11 @@ from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 import pytest
+from tornado import web
 
 from grutools.classroom import ClassFull, ClassroomKernelManager, limit_torch_threads
-from grutools.testing.serving import KernelSocket, dashboard_url, page_kernel_id, shutdown_request, voila_server
+from grutools.testing.kernel_socket import KernelSocket, page_kernel_id, shutdown_request
+from grutools.testing.serving import dashboard_url, voila_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +99,31 @@ def test_repair_drops_failed_refills_and_refills_below_the_cap():
 
     asyncio.run(scenario())
 
+
+
+def test_a_stopping_server_starts_and_refills_no_kernel():
+    """On main Voila's shutdown waited for every refill still queued: each started a kernel, ran its notebook and was
+    stopped, past the service manager's grace, and wrote its connection file after the folder was removed."""
+
+    async def scenario():
+        async def fails():
+            raise RuntimeError("a refill that failed")
+
+        failed = asyncio.ensure_future(fails())
+        await asyncio.gather(failed, return_exceptions=True)
+        manager = ClassroomKernelManager(max_kernels=5)
+        refills = []
+        manager._pools = {"a.ipynb": [failed]}
+        manager.fill_if_needed = lambda delay, notebook_name: refills.append(notebook_name)
+        await manager.shutdown_all()
+        assert manager.repair_pools() == 0 and refills == []
+        for env in ({"VOILA_PREHEAT": "True"}, {}):  # a queued refill, and a student's page
+            with pytest.raises(web.HTTPError) as refused:
+                await manager.start_kernel(kernel_name="python3", env=env)
+            assert refused.value.status_code == 503 and "shutting down" in refused.value.log_message
+        assert manager.list_kernel_ids() == [] and manager._repair_task is None
+
+    asyncio.run(scenario())
 
 @pytest.fixture(scope="module")
 def one_seat_server(tmp_path_factory):

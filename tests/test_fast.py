@@ -48,6 +48,23 @@ def test_outputs_and_gradients_equal_torch_gru(layers, batch_first, bias, with_h
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_inputs_in_the_hundreds_and_beyond_give_torch_grus_answer_not_nan(dtype):
+    """On main, pre-activations past about 88 (raw sunspot numbers, up to 250, did it) made the fused kernel's
+    sigmoid and tanh return NaN: -ffast-math assumes exp never overflows."""
+    torch.manual_seed(0)
+    ours, reference = pair(input_size=1, hidden=4)
+    ours, reference = ours.to(dtype), reference.to(dtype)
+    x = torch.tensor([[[1.0], [250.0], [-1e3], [1e5], [-1e5], [0.5]]], dtype=dtype, requires_grad=True)
+    out_a, _ = ours(x)
+    out_b, _ = reference(x)
+    assert torch.isfinite(out_a).all()
+    torch.testing.assert_close(out_a, out_b, atol=1e-6, rtol=1e-6)
+    grad_a, = torch.autograd.grad(out_a.sum(), x)
+    grad_b, = torch.autograd.grad(out_b.sum(), x)
+    torch.testing.assert_close(grad_a, grad_b, atol=1e-6, rtol=1e-6)
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("batch, hidden", [(4, 6), (17, 5), (40, 48)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

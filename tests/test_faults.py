@@ -19,10 +19,10 @@ from urllib.request import urlopen
 
 import pytest
 
-from grutools.classroom.serve import environment, voila_command
-from grutools.classroom.voila_app import OWNER
+from grutools.classroom.serve import OWNER, environment, voila_command
 from grutools.core import build
 from grutools.core.resources import root
+from grutools.testing.kernel_socket import page_kernel_id
 from grutools.testing.serving import (
     CHROMIUM,
     dashboard_url,
@@ -30,7 +30,6 @@ from grutools.testing.serving import (
     kernel_processes,
     launch_chromium,
     notebook_names,
-    page_kernel_id,
     seconds_to_draw,
     stop_and_wait,
     wait_for_dashboard,

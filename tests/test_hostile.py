@@ -14,12 +14,11 @@ from urllib.request import urlopen
 
 import pytest
 
+from grutools.testing.kernel_socket import KernelSocket, page_kernel_id
 from grutools.testing.serving import (
-    KernelSocket,
     dashboard_url,
     kernel_processes,
     notebook_names,
-    page_kernel_id,
     process_memory,
     voila_server,
 )

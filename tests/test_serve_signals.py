@@ -138,3 +138,70 @@ def test_a_second_server_can_take_the_port_at_once(tmp_path):
     stop_and_check(first, mark, port, log, signal.SIGTERM)
     second, mark, log = start(["serve", f"--port={port}"], port, tmp_path, "/voila/api/contents")
     stop_and_check(second, mark, port, log, signal.SIGTERM)
+
+
+STUBBORN_SERVER = """
+import os, signal, sys, tempfile, time
+from pathlib import Path
+from grutools.classroom.serve import OWNER
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a Voila too busy to stop within the grace period
+folder = Path(tempfile.mkdtemp(prefix="voila_"))  # as Voila makes its connection folder
+(folder / OWNER).write_text(str(os.getpid()))
+print(folder, flush=True)
+time.sleep(120)
+"""
+
+DRIVER = """
+import sys
+from grutools.classroom import serve
+serve.GRACE_S = 1.0
+serve.voila_command = lambda *args, **kwargs: [sys.executable, "-c", sys.argv[1]]
+sys.exit(serve.serve())
+"""
+
+
+def test_a_voila_that_had_to_be_killed_leaves_no_connection_folder(tmp_path):
+    """On main, ``grutools serve`` killed a Voila that did not stop within its grace period and left that server's
+    folder of kernel connection files in the temp folder, until some later server started there."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    process = subprocess.Popen([sys.executable, "-c", DRIVER, STUBBORN_SERVER], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("voila_*/grutools-server.pid")):
+            assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, out
+    assert "did not stop within 1 s; killing it" in out
+    assert list(tmp_path.glob("voila_*")) == [], out
+    assert "the kernel connection folder of the server that was killed" in out
+
+
+class KernelStartingDuringShutdown:
+    """A kernel manager whose shutdown waits for a pre-heated kernel that is still starting: it writes its
+    connection file into the server's folder while shutting down, as jupyter_client does."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def shutdown_all(self):
+        self.folder.mkdir(exist_ok=True)  # jupyter_client makes the folder again if it is gone
+        (self.folder / "kernel-late.json").write_text("{}")
+
+
+def test_voila_removes_its_connection_folder_after_its_kernels(tmp_path):
+    """On main (Voila's own order: the folder, then the kernels) the folder came back with the late kernel's file."""
+    from grutools.classroom.voila_app import CompressedVoila
+
+    folder = tmp_path / "voila_test"
+    folder.mkdir()
+    app = CompressedVoila()
+    app.connection_dir = str(folder)
+    app.kernel_manager = KernelStartingDuringShutdown(folder)
+    app.stop()
+    assert not folder.exists()

@@ -74,6 +74,8 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
     memory_floor_mb = Int(768, config=True, help="The smallest automatic memory limit per kernel, in MB (a dashboard "
                                                  "kernel at rest takes 360-480 MB).")
 
+    _closing = False  # shutdown_all has begun: no kernel is started or refilled any more
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._starting = 0  # kernels asked for but not yet in self (a start takes a second or two)
@@ -104,7 +106,21 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
         return max(self.memory_floor_mb, int(0.9 * total / max(1, self.max_kernels)))
 
+    async def shutdown_all(self, *args, **kwargs):
+        """Shut every kernel down, and start none from now on: Voila's own shutdown waits for the refills still
+        queued, and each then started a kernel (its notebook run and all) only to stop it, writing its connection
+        file after the server had removed its folder; the stop outlasted the service manager's grace."""
+        self._closing = True
+        if self._repair_task is not None:
+            self._repair_task.cancel()
+        return await super().shutdown_all(*args, **kwargs)
+
+    def _refuse_if_closing(self) -> None:
+        if self._closing:
+            raise web.HTTPError(503, "the server is shutting down; no new kernel is started")
+
     async def start_kernel(self, *args, **kwargs):
+        self._refuse_if_closing()
         if self.live_kernels >= self.max_kernels:
             self.log.warning("Class full: %d kernels alive, max_kernels is %d; a page was turned away.",
                              self.live_kernels, self.max_kernels)
@@ -120,6 +136,7 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
                 await self._refill_slots.acquire()
                 slot = True
                 await self._students_first()
+                self._refuse_if_closing()  # it may have waited for its slot while the server began to stop
             elif not preheat:
                 student = True
                 self._students_starting += 1
@@ -272,7 +289,7 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         cls.get_rendered_notebook = get_rendered_notebook
 
     def _start_repairs(self) -> None:
-        if self._repair_task is None and hasattr(self, "fill_if_needed") and self.repair_interval > 0:
+        if self._repair_task is None and not self._closing and hasattr(self, "fill_if_needed") and self.repair_interval > 0:
             self._repair_task = asyncio.get_event_loop().create_task(self._repair_pools())
 
     async def _repair_pools(self) -> None:
@@ -287,6 +304,8 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
     def repair_pools(self, only: str | None = None) -> int:
         """One repair pass (see :meth:`_repair_pools`), of every pool or ``only`` one; returns how many failed
         refills or dead kernels were dropped."""
+        if self._closing:
+            return 0
         pools = getattr(self, "_pools", {})
         dropped = 0
         for name, pool in pools.items():

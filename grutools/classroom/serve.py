@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,7 +74,33 @@ def serve(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None 
     command = voila_command(port, ip, extra_args)
     print(f"grutools: serving the dashboards on http://{'127.0.0.1' if ip in ('0.0.0.0', '::') else ip}:{port}/ "
           f"(Ctrl-C or SIGTERM stops it and its kernels). Settings: {root() / 'voila.json'}", flush=True)
-    return _run(command, cwd=root(), env=environment())
+    code = _run(command, cwd=root(), env=environment())
+    for folder in remove_stale_connection_folders():  # what a Voila that had to be killed could not remove itself
+        print(f"grutools: removed {folder}, the kernel connection folder of the server that was killed.", flush=True)
+    return code
+
+
+OWNER = "grutools-server.pid"  # in a Voila connection folder: the process id of the server that made it
+
+
+def remove_stale_connection_folders(root: Path | None = None) -> list[Path]:
+    """Remove the Voila connection folders under ``root`` (the temp folder) whose server process is gone.
+
+    A server killed outright never runs its own clean-up; the folders of live servers, and
+    folders that carry no readable mark, are left alone. Returns the folders removed."""
+    removed = []
+    for marker in Path(tempfile.gettempdir() if root is None else root).glob(f"voila_*/{OWNER}"):
+        try:
+            pid = int(marker.read_text())
+            os.kill(pid, 0)  # raises if no such process
+            continue
+        except ProcessLookupError:
+            pass
+        except (ValueError, OSError):
+            continue  # unreadable, or another user's live process: leave it
+        shutil.rmtree(marker.parent, ignore_errors=True)
+        removed.append(marker.parent)
+    return removed
 
 
 def copy_notebooks(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:

@@ -8,8 +8,9 @@ adds Tornado's gzip transform to Voilà's application (HTML, JavaScript, CSS, JS
 other text over 1 kB; images and fonts are already compressed), which cuts those bytes
 3-5 times. It also comes back clean after a hard kill: each server marks its folder of
 kernel connection files with its process id, and a new server removes the folders of
-servers that are gone (a killed server never runs its own clean-up). Its kernels end
-with it by themselves (ipykernel watches ``JPY_PARENT_PID``). Everything else is
+servers that are gone (a killed server never runs its own clean-up; ``grutools serve``
+removes the folder of a server it had to kill). Its kernels end
+with it by themselves (ipykernel watches ``JPY_PARENT_PID``), and its folder goes after its kernels. Everything else is
 Voilà's, settings (``voila.json``) included.
 
 Run it as ``python -m grutools.classroom.voila_app NOTEBOOKS [voila options]``.
@@ -22,10 +23,11 @@ import shutil
 import signal
 from pathlib import Path
 
+from jupyter_core.utils import run_sync
 from tornado.web import GZipContentEncoding
 from voila.app import Voila
 
-OWNER = "grutools-server.pid"  # in a connection folder: the process id of the server that made it
+from .serve import OWNER, remove_stale_connection_folders
 
 
 class CompressedVoila(Voila):
@@ -45,22 +47,14 @@ class CompressedVoila(Voila):
             self.log.info("grutools: removed %s, left by a server that was killed", folder)
         return super().init_handlers()
 
-
-def remove_stale_connection_folders(root: Path) -> list[Path]:
-    """Remove the connection folders under ``root`` whose server process is gone; returns them."""
-    removed = []
-    for marker in root.glob(f"voila_*/{OWNER}"):
+    def stop(self):
+        # Voila removes its connection folder first, then shuts its kernels down; shutting down waits for the
+        # pre-heated kernels still starting, and each writes its connection file into a new folder of the same
+        # name, left behind for good (no server's mark in it). Kernels first, then the folder.
         try:
-            pid = int(marker.read_text())
-            os.kill(pid, 0)  # raises if no such process
-            continue
-        except ProcessLookupError:
-            pass
-        except (ValueError, OSError):
-            continue  # unreadable, or another user's live process: leave it
-        shutil.rmtree(marker.parent, ignore_errors=True)
-        removed.append(marker.parent)
-    return removed
+            run_sync(self.kernel_manager.shutdown_all)()
+        finally:
+            shutil.rmtree(self.connection_dir, ignore_errors=True)
 
 
 main = CompressedVoila.launch_instance

@@ -29,6 +29,7 @@ from ..core.models import SequenceModel
 from ..core.rivals import RIVAL_NAMES
 from ..core.tasks import AddingProblem, Sunspots, Task, _generator
 from ..core.training import History, Trainer, TrainingDiverged, evaluate
+from .studies import run_jobs
 from .vanishing import write_table
 
 MODELS = ("gru", "lstm", "mlp", "tcn", "mingru", "transformer")
@@ -192,25 +193,9 @@ def rivals_study(tasks: Mapping[str, tuple[str, int]] = STUDY, seeds: Sequence[i
     task's :data:`TARGETS` (empty if never reached). ``jobs`` worker processes run the
     (task, seed) races side by side, one torch thread each. Written to ``out`` as CSV.
     """
-    runs = [(name, length, seed) for name, length in tasks.values() for seed in seeds]
-    arguments = (models, hidden_size, steps, lr)
-    results: dict[tuple, list[dict]] = {}
-    if jobs <= 1:
-        for run in runs:
-            if progress:
-                print(f"{run[0]} {run[1]}: seed {run[2]} ...", flush=True)
-            results[run] = _study_rows(*run, *arguments)
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_study_rows, *run, *arguments): run for run in runs}
-            for done, future in enumerate(as_completed(futures), 1):
-                results[futures[future]] = future.result()
-                if progress:
-                    run = futures[future]
-                    print(f"{run[0]} {run[1]}: seed {run[2]} done ({done} of {len(runs)})", flush=True)
+    runs = [(name, length, seed, tuple(models), hidden_size, steps, lr) for name, length in tasks.values()
+            for seed in seeds]
+    results = run_jobs(_study_rows, runs, jobs, progress, label=lambda run: f"{run[0]} {run[1]}: seed {run[2]}")
     rows = [row for run in runs for row in results[run]]
     if out is not None:
         write_table(out, rows, STUDY_FIELDS)

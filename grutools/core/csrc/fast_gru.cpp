@@ -35,15 +35,25 @@
 namespace {
 
 // Both through exp, so that the compiler can vectorise the loops with the C library's
-// vector exp (-O3 -ffast-math): tanh(v) = 2 sigmoid(2v) - 1.
+// vector exp (-O3 -ffast-math): tanh(v) = 2 sigmoid(2v) - 1. The argument is clamped first:
+// -ffast-math assumes no infinities, and exp(-v) overflowed to one for a pre-activation past
+// about 88, giving NaN (inputs in the hundreds, such as raw sunspot numbers, did that).
+// Past the clamp both functions are 0 or 1 to the last bit of a float, so nothing else changes.
+constexpr float EXP_LIMIT = 80.0f;
+
+template <typename T>
+inline T clamped(T v, T limit) {
+  return std::min(std::max(v, -limit), limit);
+}
+
 template <typename T>
 inline T sigmoid(T v) {
-  return T(1) / (T(1) + std::exp(-v));
+  return T(1) / (T(1) + std::exp(-clamped(v, T(EXP_LIMIT))));
 }
 
 template <typename T>
 inline T fast_tanh(T v) {
-  return T(2) / (T(1) + std::exp(T(-2) * v)) - T(1);
+  return T(2) / (T(1) + std::exp(T(-2) * clamped(v, T(EXP_LIMIT / 2)))) - T(1);
 }
 
 // One step's elementwise part for `rows` rows. xp, hp: (rows, 3H) projections x W_ih^T and h W_hh^T, without

@@ -1,0 +1,47 @@
+"""Running a study's runs, one after another or side by side in worker processes (``--jobs``).
+
+Each run is a tuple of arguments for a module-level function (worker processes import it
+by name); the results come back keyed by run, whatever order they finished in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+
+def run_jobs(function: Callable, runs: Sequence[tuple], jobs: int = 1, progress: bool = True,
+             label: Callable[[tuple], str] = lambda run: " ".join(map(str, run))) -> dict[tuple, object]:
+    """``{run: function(*run)}`` for every run; ``jobs`` > 1 runs them in that many spawned worker processes.
+
+    Each worker runs torch with one thread (the machines have 2 cores; two workers with two
+    threads each would fight over them). Progress lines name each run by ``label(run)``.
+
+    >>> run_jobs(pow, [(2, 3), (3, 2)], progress=False)
+    {(2, 3): 8, (3, 2): 9}
+    """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer; got {jobs!r}.")
+    results: dict[tuple, object] = {}
+    if jobs == 1:
+        for done, run in enumerate(runs, 1):
+            if progress:
+                print(f"{label(run)} ... ({done} of {len(runs)})", flush=True)
+            results[run] = function(*run)
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread) as pool:
+        futures = {pool.submit(function, *run): run for run in runs}
+        for done, future in enumerate(as_completed(futures), 1):
+            run = futures[future]
+            results[run] = future.result()
+            if progress:
+                print(f"{label(run)} done ({done} of {len(runs)})", flush=True)
+    return results
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
