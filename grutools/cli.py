@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .core import io
@@ -105,6 +106,22 @@ def _rivals_study(args: argparse.Namespace) -> int:
     for sentence in verdicts(summary):
         print(sentence)
     print(f"Saved to {args.out}.")
+    return 0
+
+
+def _tuning_study(args: argparse.Namespace) -> int:
+    from .lessons.tuning import TASKS, summarise_grid, tuning_claims, tuning_study
+
+    started = time.monotonic()
+    rows = tuning_study({name: TASKS[name] for name in args.tasks}, learning_rates=args.lrs, hidden_sizes=args.hidden,
+                        seeds=args.seeds, steps=args.steps, out=args.out, progress=not args.quiet, jobs=args.jobs)
+    from .lessons.monitoring import scenario_findings, scenario_study
+
+    scenarios = scenario_study(seeds=args.seeds, jobs=args.jobs, progress=not args.quiet, out=args.scenarios_out)
+    for sentence in tuning_claims(summarise_grid(rows)) + scenario_findings(scenarios):
+        print(sentence)
+    print(f"{len(rows) + len(scenarios)} runs in {(time.monotonic() - started) / 60:.1f} minutes. Saved to {args.out} "
+          f"and {args.scenarios_out}.")
     return 0
 
 
@@ -263,6 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--out", default="data/results/rivals.csv", help="CSV to write")
     p.set_defaults(run=_rivals_study)
+
+    p = commands.add_parser("tuning-study", help="learning rate by hidden size, over seeds, GRU and LSTM",
+                            description="Train a GRU and an LSTM at every learning rate and hidden size of a grid, "
+                                        "over seeds, on the sunspots and the adding problem, and write each run's "
+                                        "held-out loss to a CSV (dashboard 08's heatmaps).")
+    p.add_argument("--tasks", nargs="+", default=["sunspots", "adding"], choices=["sunspots", "adding"])
+    p.add_argument("--lrs", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0],
+                   help="Adam learning rates (default: 1e-4 to 1, half a decade apart)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[8, 32, 64], help="hidden sizes (default: 8 32 64)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (weights and batches)")
+    p.add_argument("--steps", type=int, default=300, help="training steps per run (default: 300)")
+    p.add_argument("--jobs", type=int, default=1, help="runs side by side in worker processes (default: 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--out", default="data/results/tuning.csv", help="CSV to write")
+    p.add_argument("--scenarios-out", default="data/results/scenarios.csv", help="CSV of the monitored scenarios")
+    p.set_defaults(run=_tuning_study)
 
     p = commands.add_parser("chrono-table", help="default against chrono-initialised GRU and LSTM over seeds",
                             description="Train a GRU and an LSTM with PyTorch's default gate biases and with chrono "

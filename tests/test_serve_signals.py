@@ -182,26 +182,45 @@ def test_a_voila_that_had_to_be_killed_leaves_no_connection_folder(tmp_path):
     assert "the kernel connection folder of the server that was killed" in out
 
 
-class KernelStartingDuringShutdown:
-    """A kernel manager whose shutdown waits for a pre-heated kernel that is still starting: it writes its
-    connection file into the server's folder while shutting down, as jupyter_client does."""
+LATE_KERNEL = """
+import sys, time
+from pathlib import Path
+time.sleep(2)  # still importing when the server stops, as a pre-heated kernel can be
+folder = Path(sys.argv[1])
+folder.mkdir(exist_ok=True)  # ipykernel writes the connection file it does not find, and its folder
+(folder / "kernel-late.json").write_text("{}")
+"""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+STOPPING_SERVER = """
+import subprocess, sys
+from pathlib import Path
+from tornado import web
+from grutools.classroom.voila_app import CompressedVoila
 
+folder = Path(sys.argv[1])
+
+
+class KernelStillPending:
     async def shutdown_all(self):
-        self.folder.mkdir(exist_ok=True)  # jupyter_client makes the folder again if it is gone
-        (self.folder / "kernel-late.json").write_text("{}")
+        subprocess.Popen([sys.executable, "-c", sys.argv[2], str(folder)])  # a kernel started just before
+        raise web.HTTPError(404, "Kernel does not exist: late")  # as jupyter_server said of a pending kernel
 
 
-def test_voila_removes_its_connection_folder_after_its_kernels(tmp_path):
-    """On main (Voila's own order: the folder, then the kernels) the folder came back with the late kernel's file."""
-    from grutools.classroom.voila_app import CompressedVoila
+app = CompressedVoila()
+app.connection_dir = str(folder)
+app.kernel_manager = KernelStillPending()
+app.stop()
+"""
 
+
+def test_voila_removes_its_connection_folder_after_every_kernel_process_ended(tmp_path):
+    """On main (Voila's own stop: the folder first, then the kernels) a kernel still starting when the server
+    stopped wrote its connection file into a new folder of the same name, left for good (the CI run's leftover)."""
     folder = tmp_path / "voila_test"
     folder.mkdir()
-    app = CompressedVoila()
-    app.connection_dir = str(folder)
-    app.kernel_manager = KernelStartingDuringShutdown(folder)
-    app.stop()
+    done = subprocess.run([sys.executable, "-c", STOPPING_SERVER, str(folder), LATE_KERNEL], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "shutting the kernels down failed; ending their processes" in done.stderr
+    time.sleep(3)  # the late kernel's write would have come by now
     assert not folder.exists()

@@ -41,3 +41,7 @@ __all__ += ["ModelExplorer", "YourModelDashboard"]
 from .rivals import RivalsExplorer  # noqa: E402
 
 __all__ += ["RivalsExplorer"]
+
+from .care import CareExplorer  # noqa: E402
+
+__all__ += ["CareExplorer"]

@@ -162,20 +162,45 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _marked_children(parent: int, mark: str) -> list[int]:
-    """The live children of ``parent`` that carry ``MARK=mark`` in their environment (read from /proc)."""
-    needle = f"{MARK}={mark}".encode()
+def child_processes(parent: int) -> list[int]:
+    """The live (not zombie) children of ``parent``, read from /proc."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) != parent or fields[0] == "Z":
-                continue
-            if needle in (stat.parent / "environ").read_bytes().split(b"\0"):
+            if int(fields[1]) == parent and fields[0] != "Z":
                 found.append(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue
     return found
+
+
+def _marked_children(parent: int, mark: str) -> list[int]:
+    """The live children of ``parent`` that carry ``MARK=mark`` in their environment (read from /proc)."""
+    needle = f"{MARK}={mark}".encode()
+    found = []
+    for pid in child_processes(parent):
+        try:
+            if needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def end_processes(pids: list[int], grace: float = 3.0) -> None:
+    """SIGTERM ``pids`` (our children), then SIGKILL what is left after ``grace`` seconds; reap them all."""
+    for signal_number, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal_number)
+        deadline = time.monotonic() + wait
+        while pids and time.monotonic() < deadline:
+            pids = _reap(pids)
+            if pids:
+                time.sleep(0.05)
+        if not pids:
+            return
 
 
 def _reap(pids: list[int]) -> list[int]:

@@ -27,7 +27,7 @@ from jupyter_core.utils import run_sync
 from tornado.web import GZipContentEncoding
 from voila.app import Voila
 
-from .serve import OWNER, remove_stale_connection_folders
+from .serve import OWNER, child_processes, end_processes, remove_stale_connection_folders
 
 
 class CompressedVoila(Voila):
@@ -48,12 +48,16 @@ class CompressedVoila(Voila):
         return super().init_handlers()
 
     def stop(self):
-        # Voila removes its connection folder first, then shuts its kernels down; shutting down waits for the
-        # pre-heated kernels still starting, and each writes its connection file into a new folder of the same
-        # name, left behind for good (no server's mark in it). Kernels first, then the folder.
+        # Voila removes its connection folder first, then shuts its kernels down. A kernel still starting then
+        # wrote its connection file into a new folder of the same name (ipykernel writes the file it does not
+        # find), left behind for good; and shutdown_all can fail on a kernel still pending (HTTP 404), leaving
+        # it to end on its own. Here: the kernels, then any kernel process still running, then the folder.
         try:
             run_sync(self.kernel_manager.shutdown_all)()
+        except Exception:  # the server is stopping: end the kernels below anyway
+            self.log.warning("grutools: shutting the kernels down failed; ending their processes", exc_info=True)
         finally:
+            end_processes(child_processes(os.getpid()))
             shutil.rmtree(self.connection_dir, ignore_errors=True)
 
 

@@ -119,6 +119,7 @@ class Trainer:
         self._last_good = _copy_state(model)
         self._start = time.perf_counter()
         self.steps_done = 0
+        self.grad_norm = float("nan")  # the last step's gradient norm, before clipping
 
     def step(self, x: Tensor, y: Tensor) -> float:
         """One optimiser step on the batch ``(x, y)``; returns the loss before the step.
@@ -139,8 +140,11 @@ class Trainer:
             raise TrainingDiverged(step, value, self.lr, self.clip_grad, self.history)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if self.clip_grad is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), self.clip_grad)
+        if self.clip_grad is not None:  # the norm before clipping, for a run's monitor (dashboard 08)
+            norm = nn.utils.clip_grad_norm_(model.parameters(), self.clip_grad)
+        else:
+            norm = nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
+        self.grad_norm = float(norm)
         self._last_good = _copy_state(model)
         self.optimizer.step()
         model.eval()

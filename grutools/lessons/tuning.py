@@ -1,0 +1,210 @@
+"""Choosing the settings (dashboard 08): a grid of learning rate by hidden size, over seeds, GRU and LSTM.
+
+* :func:`grid_run`: one cell of the grid, one seed: the held-out loss after a fixed budget.
+* :func:`tuning_study`: the whole grid (``grutools tuning-study``, shipped in
+  ``data/results/tuning.csv``), with ``--jobs`` worker processes.
+* :func:`summarise_grid`: per task and model, the mean and spread over seeds of every cell.
+* :func:`importance`: how much of the spread of log-loss the learning rate, the hidden size,
+  their interaction and the seeds explain (a two-way analysis of variance), to test Greff et
+  al. (2017): the learning rate matters most, and interacts little with size.
+* :func:`stability`: the seed-to-seed spread and the width of the learning-rate range that
+  trains, to test the claim that a GRU is "more stable" than an LSTM.
+* :func:`tuning_claims`: both claims, in sentences, as the numbers say.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.models import SequenceModel
+from ..core.tasks import AddingProblem, Sunspots, Task
+from ..core.training import TrainingDiverged, evaluate, train
+from .studies import run_jobs
+from .vanishing import write_table
+
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)  # four decades, half a decade apart
+HIDDEN_SIZES = (8, 32, 64)
+CELLS = ("gru", "lstm")
+TASKS = {"sunspots": ("sunspots", 60), "adding": ("adding", 50)}
+STEPS = 300
+FIELDS = ["task", "length", "model", "hidden_size", "lr", "seed", "steps", "test_loss", "bar", "diverged", "seconds"]
+STUDY_COMMAND = "python -m grutools tuning-study --jobs 2 --out data/results/tuning.csv"
+
+
+def make_task(name: str, length: int) -> Task:
+    tasks = {"adding": AddingProblem, "sunspots": Sunspots}
+    if name not in tasks:
+        raise ValueError(f"a task of the tuning study is one of {sorted(tasks)}; got {name!r}.")
+    return tasks[name](length)
+
+
+def training_bar(task: Task) -> float:
+    """The held-out loss below which a run counts as trained: the adding problem's 0.01 (a twentieth of guessing);
+    for the sunspots, repeating last month's number on the held-out months."""
+    if isinstance(task, Sunspots):
+        part = task._part("test")
+        return (part[1:] - part[:-1]).pow(2).mean().item()
+    return 0.01
+
+
+def grid_run(name: str, length: int, model_kind: str, hidden_size: int, lr: float, seed: int,
+             steps: int = STEPS, batch_size: int = 32) -> dict:
+    """One cell and seed of the grid: train, then the loss on 256 held-out sequences (``inf`` if it diverged).
+
+    >>> row = grid_run("adding", 10, "gru", 4, 1e-2, 0, steps=2)
+    >>> sorted(row)[:3], row["diverged"]
+    (['bar', 'diverged', 'hidden_size'], 0)
+    """
+    torch.set_num_threads(1)
+    task = make_task(name, length)
+    model = SequenceModel(model_kind, hidden_size=hidden_size, seed=seed, **task.model_kwargs())
+    started = time.perf_counter()
+    diverged = 0
+    try:
+        train(model, task, steps=steps, lr=lr, batch_size=batch_size, seed=seed)
+    except TrainingDiverged:
+        diverged = 1
+    loss = evaluate(model, task)
+    if diverged or not math.isfinite(loss):
+        loss, diverged = float("inf"), 1
+    return {"task": name, "length": length, "model": model_kind, "hidden_size": hidden_size, "lr": lr, "seed": seed,
+            "steps": steps, "test_loss": loss, "bar": training_bar(task), "diverged": diverged,
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def tuning_study(tasks: Mapping[str, tuple[str, int]] = TASKS, models: Sequence[str] = CELLS,
+                 learning_rates: Sequence[float] = LEARNING_RATES, hidden_sizes: Sequence[int] = HIDDEN_SIZES,
+                 seeds: Sequence[int] = (0, 1, 2), steps: int = STEPS, out: str | Path | None = None,
+                 progress: bool = True, jobs: int = 1) -> list[dict]:
+    """Every task, model, learning rate, hidden size and seed (:func:`grid_run`); one row each, written to ``out``."""
+    runs = [(name, length, kind, hidden, lr, seed, steps) for name, length in tasks.values() for kind in models
+            for hidden in hidden_sizes for lr in learning_rates for seed in seeds]
+    results = run_jobs(grid_run, runs, jobs, progress,
+                       label=lambda r: f"{r[0]} {r[2]} {r[3]} units, lr {r[4]:g}, seed {r[5]}")
+    rows = [results[run] for run in runs]
+    if out is not None:
+        write_table(out, rows, FIELDS)
+    return rows
+
+
+def read_grid(path: str | Path) -> list[dict]:
+    """Read a CSV written by :func:`tuning_study` (numbers converted)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or set(FIELDS) - set(rows[0]):
+        raise ValueError(f"{path} is not a tuning study (columns {FIELDS}).")
+    for row in rows:
+        for key in ("length", "hidden_size", "seed", "steps", "diverged"):
+            row[key] = int(row[key])
+        for key in ("lr", "test_loss", "bar", "seconds"):
+            row[key] = float(row[key])
+    return rows
+
+
+def summarise_grid(rows: Sequence[dict]) -> dict[tuple[str, str], dict]:
+    """Per ``(task, model)``: the learning rates and hidden sizes, and ``(hidden, lr)`` arrays over seeds of the
+    held-out loss (``mean``, ``std``, ``log`` the per-seed log10 losses), with the task's ``bar``."""
+    summary: dict[tuple[str, str], dict] = {}
+    for task, model in sorted({(r["task"], r["model"]) for r in rows}):
+        mine = [r for r in rows if r["task"] == task and r["model"] == model]
+        lrs = sorted({r["lr"] for r in mine})
+        sizes = sorted({r["hidden_size"] for r in mine})
+        seeds = sorted({r["seed"] for r in mine})
+        values = np.full((len(sizes), len(lrs), len(seeds)), np.nan)
+        for r in mine:
+            values[sizes.index(r["hidden_size"]), lrs.index(r["lr"]), seeds.index(r["seed"])] = r["test_loss"]
+        worst = np.nanmax(np.where(np.isfinite(values), values, np.nan))
+        capped = np.where(np.isfinite(values), values, worst * 10)  # a diverged run counts as ten times the worst
+        summary[(task, model)] = {"lrs": lrs, "hidden_sizes": sizes, "seeds": seeds, "values": values,
+                                  "mean": capped.mean(axis=2), "std": capped.std(axis=2),
+                                  "log": np.log10(capped), "bar": mine[0]["bar"],
+                                  "diverged": int(np.sum(~np.isfinite(values)))}
+    return summary
+
+
+def importance(cell: Mapping) -> dict[str, float]:
+    """Shares of the total variance of log10(loss) explained by the learning rate, the hidden size, their interaction
+    and the seeds: a two-way analysis of variance with the seeds as replicates. The shares add up to 1.
+
+    >>> lrs = np.log10([1e-3, 1e-2, 1e-1])[None, :, None] * np.ones((2, 3, 2))
+    >>> shares = importance({"log": lrs})
+    >>> round(shares["learning rate"], 3), round(shares["seeds"], 3)
+    (1.0, 0.0)
+    """
+    y = np.asarray(cell["log"], dtype=float)
+    grand = y.mean()
+    cells = y.mean(axis=2)
+    size_means, lr_means = cells.mean(axis=1), cells.mean(axis=0)
+    replicates = y.shape[2]
+    ss_lr = y.shape[0] * replicates * np.sum((lr_means - grand) ** 2)
+    ss_size = y.shape[1] * replicates * np.sum((size_means - grand) ** 2)
+    ss_cells = replicates * np.sum((cells - grand) ** 2)
+    ss_total = np.sum((y - grand) ** 2)
+    if ss_total == 0:
+        return {"learning rate": 0.0, "hidden size": 0.0, "interaction": 0.0, "seeds": 0.0}
+    return {"learning rate": ss_lr / ss_total, "hidden size": ss_size / ss_total,
+            "interaction": (ss_cells - ss_lr - ss_size) / ss_total, "seeds": (ss_total - ss_cells) / ss_total}
+
+
+def best_learning_rates(cell: Mapping) -> dict[int, float]:
+    """Per hidden size, the learning rate with the lowest mean loss."""
+    return {size: cell["lrs"][int(np.argmin(cell["mean"][i]))] for i, size in enumerate(cell["hidden_sizes"])}
+
+
+def stability(cell: Mapping) -> dict[str, float]:
+    """``spread``: the median over trained cells of the seeds' standard deviation of log10(loss) (0.3 is a factor
+    of two); ``decades``: the width, in decades, of the learning rates at which every hidden size trains on average
+    (mean loss under the task's bar); ``trained``: the share of single runs under the bar."""
+    trained = cell["mean"] < cell["bar"]
+    spread = np.std(cell["log"], axis=2)[trained]
+    every_size = np.all(trained, axis=0)
+    lrs = np.asarray(cell["lrs"])[every_size]
+    return {"spread": float(np.median(spread)) if spread.size else float("nan"),
+            "decades": float(np.log10(lrs.max() / lrs.min()) + 0.5) if lrs.size else 0.0,
+            "trained": float(np.mean(cell["values"] < cell["bar"]))}
+
+
+def tuning_claims(summary: Mapping[tuple[str, str], dict]) -> list[str]:
+    """Greff et al.'s finding and the "more stable" claim, tested on the study, one sentence per test and task."""
+    sentences = []
+    for task in sorted({t for t, _ in summary}):
+        shares = {m: importance(summary[(task, m)]) for m in CELLS if (task, m) in summary}
+        parts = [f"{m.upper()}: learning rate {s['learning rate']:.0%}, hidden size {s['hidden size']:.0%}, "
+                 f"interaction {s['interaction']:.0%}, seeds {s['seeds']:.0%}" for m, s in shares.items()]
+        top = all(s["learning rate"] > max(s["hidden size"], s["interaction"]) for s in shares.values())
+        weak = all(s["interaction"] < 0.5 * s["learning rate"] for s in shares.values())
+        verdict = ("as Greff et al. found, the learning rate matters most" if top else
+                   "unlike Greff et al.'s finding, the learning rate is not what matters most everywhere")
+        verdict += (", and it interacts little with the size" if weak else
+                    ", and its interaction with the size is not weak")
+        sentences.append(f"{task}: of the spread of log-loss, {'; '.join(parts)}: {verdict}.")
+        moves = []
+        for m in shares:
+            best = best_learning_rates(summary[(task, m)])
+            sizes = sorted(best)
+            steps_apart = abs(math.log10(best[sizes[-1]] / best[sizes[0]])) / 0.5
+            moves.append(f"the {m.upper()}'s best rate is {best[sizes[0]]:g} at {sizes[0]} units and "
+                         f"{best[sizes[-1]]:g} at {sizes[-1]}")
+            moves[-1] += " (so tuning it on the small network works)" if steps_apart <= 1 else \
+                f" ({steps_apart:.0f} grid steps apart: tune it at the size you will use)"
+        sentences.append(f"{task}: {'; '.join(moves)}.")
+        marks = {m: stability(summary[(task, m)]) for m in shares}
+        if set(marks) == set(CELLS):
+            gru, lstm = marks["gru"], marks["lstm"]
+            wider = gru["decades"] > lstm["decades"]
+            steadier = gru["spread"] < lstm["spread"]
+            said = ("the GRU is the more stable here on both counts" if wider and steadier else
+                    "the LSTM is the more stable here on both counts" if not wider and not steadier
+                    and (gru["decades"] < lstm["decades"] and gru["spread"] > lstm["spread"]) else
+                    "the numbers are mixed: neither is more stable on both counts")
+            sentences.append(f"{task}: learning rates that train at every size span {gru['decades']:.1f} decades for "
+                             f"the GRU and {lstm['decades']:.1f} for the LSTM; seed-to-seed spread (std of log10 loss, "
+                             f"trained cells) {gru['spread']:.2f} against {lstm['spread']:.2f}: {said}.")
+    return sentences
