@@ -75,3 +75,4 @@ results: install
 	$(BIN)/python benchmarks/gru_vs_lstm.py --out data/results/speed.json
 	$(BIN)/python -m grutools rivals-study --jobs 2 --quiet --out data/results/rivals.csv
 	$(BIN)/python benchmarks/rivals_scaling.py --out data/results/rivals_scaling.json
+	$(BIN)/python -m grutools tuning-study --jobs 2 --quiet --out data/results/tuning.csv --scenarios-out data/results/scenarios.csv

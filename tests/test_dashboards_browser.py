@@ -380,3 +380,24 @@ def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashbo
     assert "length 10" in body and "Bai et al. 2018" in body and "What the shipped numbers say" in body
     assert page.locator(".js-plotly-plot").count() >= 4  # the race, the study, cost against length, streaming
     dashboard.assert_clean()
+
+
+def test_training_with_care_runs_every_scenario_and_says_what_it_sees(open_dashboard):
+    dashboard = open_dashboard("08_training_with_care.ipynb")
+    page = dashboard.page
+    expected = {"healthy": "a healthy run", "rate too high": "Spikes", "too high, clipped": "Spikes",
+                "rate lowered": "", "rate too low": "flat curve", "few sequences": "overfitting"}
+    for label, sign in expected.items():
+        page.locator(".widget-toggle-button", has_text=label).first.click()
+        page.get_by_role("button", name="Train").nth(1).click()  # the monitor's (the first is the preparation's)
+        page.wait_for_function("label => { const line = document.querySelector('.grutools-monitor');"
+                               "return line !== null && line.innerText.startsWith(`Monitor (${label}):`); }",
+                               arg=label, timeout=120_000)
+        line = page.inner_text(".grutools-monitor")
+        assert sign in line, (label, line)
+    page.get_by_role("button", name="Sweep k").click()
+    page.wait_for_function("() => document.body.innerText.includes('lead the input')", timeout=120_000)
+    body = page.inner_text("body")
+    assert "What the shipped grid says" in body and "The same scenarios over seeds" in body
+    assert "For your own project" in body and "monitored_run" in body
+    dashboard.assert_clean()

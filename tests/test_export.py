@@ -61,3 +61,11 @@ def test_the_rivals_dashboard_exports_its_study_and_costs(tmp_path):
     figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
     assert len(figures) >= 4  # the race's empty axes, the study, cost against length, streaming
     assert "Bai et al. 2018" in text and "What the shipped numbers say" in text
+
+
+def test_the_training_with_care_dashboard_exports_its_grid_and_checklist(tmp_path):
+    [page] = export(tmp_path, ["08_training_with_care.ipynb"], progress=False)
+    text = page.read_text()
+    figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
+    assert len(figures) >= 4  # preparation, the grid's heatmaps, the monitor's panels, the shift
+    assert "What the shipped grid says" in text and "For your own project" in text and "Greff" in text

@@ -122,13 +122,17 @@ class PrepareView(LiveView):
             else:
                 sentences.append(f"{TRANSFORM_NAMES[kind]}: held-out error {value:.3f} of the months' variance.")
         fine = {k: v for k, v in finals.items() if k not in result.diverged and v == v}
-        if fine:
-            best = min(fine, key=fine.get)
-            sentences.append(f"Lowest here: {TRANSFORM_NAMES[best]}. One seed and one window length: move the window "
-                             "and train again before you conclude.")
-        if "raw" in finals and (finals["raw"] != finals["raw"] or finals["raw"] > 0.9):
-            sentences.append("On raw numbers (0 to 250) the GRU's gates saturate and its output must climb from 0 to "
-                             "about 80: it learns next to nothing in this budget.")
+        if len(fine) >= 2:
+            ranked = sorted(fine, key=fine.get)
+            best, second = ranked[0], ranked[1]
+            if fine[second] <= 1.1 * fine[best]:
+                sentences.append(f"Lowest here: {TRANSFORM_NAMES[best]}, within 10% of {TRANSFORM_NAMES[second]}: "
+                                 "too close to call from one seed.")
+            else:
+                sentences.append(f"Lowest here: {TRANSFORM_NAMES[best]}; {TRANSFORM_NAMES[ranked[-1]]} has "
+                                 f"{fine[ranked[-1]] / fine[best]:.1f} times its error.")
+        sentences.append("One seed and one window length: move the window and train again before you conclude "
+                         "(over three seeds, see the docs' measurements).")
         return sentences
 
 

@@ -150,11 +150,12 @@ class MonitorView(LiveView):
         return lambda stop, report: monitored_run(scenario, steps=MONITOR_STEPS, callback=report, stop=stop)
 
     def _done(self, run) -> list[str]:
+        settings = SCENARIOS[run.scenario]
         sentence = monitor(run.loss, run.checked_at, run.validation, run.grad_norm, run.baseline,
                            run.diverged.step if run.diverged else None)
         self.line.value = (f'<div class="grutools-monitor" style="font-size:16px;margin:6px 0;padding:6px 12px;'
-                           f'border:2px solid #444;border-radius:4px"><b>Monitor:</b> {html.escape(sentence)}</div>')
-        settings = SCENARIOS[run.scenario]
+                           f'border:2px solid #444;border-radius:4px"><b>Monitor ({html.escape(settings.label)}):</b> '
+                           f'{html.escape(sentence)}</div>')
         self.takeaway.value = (
             '<p style="margin:6px 0;font-size:14px"><b>Take it away:</b> the same run in Python '
             "(same scenario, seed and steps: the same curves):</p>"

@@ -159,6 +159,23 @@ def early_stopping(checked_at: Sequence[int], validation: Sequence[float], patie
     return int(checked_at[best]), stop
 
 
+def spikes(grad_norm: Sequence[float]) -> np.ndarray:
+    """Which steps' gradient norms are spikes: over 10 times the first step's (which the learning rate has not
+    touched yet; a healthy run's gradients are largest at the start), or, past the first 5% of steps, over 20
+    times the run's median.
+
+    >>> spikes([1.0, 0.8, 0.5] + [0.1] * 40 + [3.0, 50.0]).nonzero()[0].tolist()
+    [43, 44]
+    """
+    norms = np.asarray(grad_norm, dtype=float)
+    if norms.size == 0:
+        return np.zeros(0, dtype=bool)
+    marked = norms > 10 * norms[0]
+    warm = max(20, norms.size // 20)
+    marked[warm:] |= norms[warm:] > 20 * np.median(norms)
+    return marked
+
+
 def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
@@ -183,13 +200,13 @@ def monitor(loss: Sequence[float], checked_at: Sequence[int], validation: Sequen
         return "Too few steps to judge yet."
     tenth = max(1, loss.size // 10)
     start, end = _mean(loss[:tenth]), _mean(loss[-tenth:])
-    warm = max(20, loss.size // 20)  # the first steps' large gradients are no spikes
     median_norm = float(np.median(norms)) if norms.size else float("nan")
-    if norms.size > warm and np.max(norms[warm:]) > 20 * median_norm:
-        at = warm + int(np.argmax(norms[warm:]))
-        return (f"Spikes: at step {at + 1} the gradient norm reached {norms[at]:.3g}, {norms[at] / median_norm:.0f} "
-                f"times its median, and the loss jumped to {loss[at]:.3g}. The learning rate is too high: clip the "
-                "gradient norm, or lower the rate.")
+    marked = spikes(norms)
+    if marked.any():
+        at = int(np.flatnonzero(marked)[np.argmax(norms[marked])])
+        return (f"Spikes: at step {at + 1} the gradient norm reached {norms[at]:.3g}, {norms[at] / median_norm:.3g} "
+                f"times its median, and the loss jumped to {loss[at]:.3g}. The learning rate is too high: lower it "
+                "(clipping the gradient norm cuts the spikes).")
     if end > 3 * min(start, baseline):
         return (f"The loss rose from {start:.3g} to {end:.3g}, above guessing ({baseline:.3g}): the learning rate is "
                 "too high. Lower it, or clip the gradient norm.")
@@ -215,16 +232,15 @@ SCENARIO_FIELDS = ["scenario", "seed", "steps", "final_validation", "best_valida
 
 
 def scenario_row(scenario: str, seed: int, steps: int = 600) -> dict:
-    """One scenario and seed, summarised: the validation at the end and at its best, the spikes (steps past warm-up
-    whose gradient norm is over 20 times the run's median), the final gate saturation."""
+    """One scenario and seed, summarised: the validation at the end and at its best, the spikes of the gradient
+    norm (:func:`spikes`), the final gate saturation."""
     torch.set_num_threads(1)
     run = monitored_run(scenario, steps=steps, seed=seed)
     norms = np.asarray(run.grad_norm, dtype=float)
-    warm = max(20, norms.size // 20)
     median = float(np.median(norms)) if norms.size else float("nan")
     return {"scenario": scenario, "seed": seed, "steps": steps, "final_validation": run.validation[-1],
             "best_validation": min(run.validation), "best_step": run.best_step,
-            "spikes": int(np.sum(norms[warm:] > 20 * median)), "max_grad_norm": float(norms.max(initial=0.0)),
+            "spikes": int(np.sum(spikes(norms))), "max_grad_norm": float(norms.max(initial=0.0)),
             "median_grad_norm": median, "saturation": run.saturation[-1], "diverged": int(run.diverged is not None)}
 
 

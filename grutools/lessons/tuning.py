@@ -171,28 +171,42 @@ def stability(cell: Mapping) -> dict[str, float]:
             "trained": float(np.mean(cell["values"] < cell["bar"]))}
 
 
+def _favours(gru: float, lstm: float, margin: float) -> str | None:
+    """"GRU" if ``gru`` exceeds ``lstm`` by more than ``margin``, "LSTM" the other way round, else None."""
+    if gru - lstm > margin:
+        return "GRU"
+    if lstm - gru > margin:
+        return "LSTM"
+    return None
+
+
 def _stable_sentence(task: str, gru: Mapping[str, float], lstm: Mapping[str, float]) -> str:
     width = (f"learning rates that train at every size span {gru['decades']:.1f} decades for the GRU and "
-             f"{lstm['decades']:.1f} for the LSTM")
+             f"{lstm['decades']:.1f} for the LSTM (single runs under the bar: {gru['trained']:.0%} of the GRU's, "
+             f"{lstm['trained']:.0%} of the LSTM's)")
     if not gru["decades"] and not lstm["decades"]:
         return f"{task}: neither trains at every size within the budget: no stability to compare."
     if not gru["decades"] or not lstm["decades"]:
         better = "GRU" if gru["decades"] else "LSTM"
         return (f"{task}: {width}; only the {better} trains at every size within the budget, so its range is the "
                 "wider; the seed-to-seed spread cannot be compared where the other never trains.")
-    wider = gru["decades"] - lstm["decades"]
-    steadier = lstm["spread"] - gru["spread"]  # positive: the GRU varies less from seed to seed
-    spread = (f"the seed-to-seed spread (std of log10 loss, trained cells) is {gru['spread']:.2f} against "
-              f"{lstm['spread']:.2f}")
-    if wider > 0 and steadier > 0.01:
-        said = "the GRU is the more stable here on both counts"
-    elif wider < 0 and steadier < -0.01:
-        said = "the LSTM is the more stable here on both counts"
-    elif abs(steadier) <= 0.01:
-        said = ("the GRU's range is wider, the spreads alike" if wider > 0 else "the LSTM's range is wider, the "
-                "spreads alike" if wider < 0 else "alike on both counts")
+    spread = (f"the seed-to-seed spread (std of log10 loss, trained cells) is {gru['spread']:.3f} against "
+              f"{lstm['spread']:.3f}")
+    counts = {  # which model each measure favours (None: alike)
+        "the wider range": _favours(gru["decades"], lstm["decades"], 0.25),
+        "the smaller spread": _favours(lstm["spread"], gru["spread"], 0.01),
+        "more runs under the bar": _favours(gru["trained"], lstm["trained"], 0.02),
+    }
+    gru_wins = [name for name, who in counts.items() if who == "GRU"]
+    lstm_wins = [name for name, who in counts.items() if who == "LSTM"]
+    if gru_wins and not lstm_wins:
+        said = f"the GRU is the more stable here ({', '.join(gru_wins)})"
+    elif lstm_wins and not gru_wins:
+        said = f"the LSTM is the more stable here ({', '.join(lstm_wins)})"
+    elif gru_wins and lstm_wins:
+        said = f"the numbers are mixed: the GRU has {', '.join(gru_wins)}, the LSTM {', '.join(lstm_wins)}"
     else:
-        said = "the numbers are mixed: neither is more stable on both counts"
+        said = "alike on every count"
     return f"{task}: {width}; {spread}: {said}."
 
 

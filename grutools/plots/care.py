@@ -41,7 +41,8 @@ def preparation_figure(checked_at: Sequence[int], validation: Mapping[str, Seque
 def grid_figure(cells: Mapping[str, Mapping], names: Mapping[str, str], task_title: str,
                 height: int = 400) -> go.Figure:
     """Heatmaps of the mean held-out loss (log colour) over learning rate × hidden size, one per model, side by side;
-    each cell reads "mean ±spread" (the seeds' standard deviation); cells under the task's bar are marked ✓."""
+    each cell reads "mean ±spread" (the seeds' standard deviation, as a share of the mean); cells under the task's
+    bar are marked ✓."""
     kinds = list(cells)
     figure = make_subplots(rows=1, cols=len(kinds), subplot_titles=[names[k] for k in kinds], horizontal_spacing=0.08)
     everything = np.concatenate([np.log10(cells[k]["mean"]).ravel() for k in kinds])
@@ -51,7 +52,7 @@ def grid_figure(cells: Mapping[str, Mapping], names: Mapping[str, str], task_tit
         mean, std = cell["mean"], cell["std"]
         lrs = [f"{lr:g}" for lr in cell["lrs"]]
         sizes = [str(s) for s in cell["hidden_sizes"]]
-        text = [[(("✓ " if mean[i, j] < cell["bar"] else "") + f"{mean[i, j]:.2g}<br>±{std[i, j]:.1g}")
+        text = [[(("✓ " if mean[i, j] < cell["bar"] else "") + f"{mean[i, j]:.2g}<br>±{std[i, j] / mean[i, j]:.0%}")
                  for j in range(len(lrs))] for i in range(len(sizes))]
         figure.add_trace(go.Heatmap(
             z=np.log10(mean).tolist(), x=lrs, y=sizes, text=text, texttemplate="%{text}", textfont=dict(size=11),
@@ -63,7 +64,7 @@ def grid_figure(cells: Mapping[str, Mapping], names: Mapping[str, str], task_tit
         figure.update_xaxes(title_text="learning rate", type="category", row=1, col=col)
         figure.update_yaxes(title_text="hidden units" if col == 1 else None, type="category", row=1, col=col)
     figure.update_layout(**base_layout(title=_title(f"{task_title}: held-out loss after a fixed budget "
-                                                    f"(mean ±spread over seeds; ✓ under the bar)"), height=height))
+                                                    f"(mean ±spread over seeds, in %; ✓ under the bar)"), height=height))
     return figure
 
 
@@ -104,8 +105,8 @@ def monitor_figure(run, clip: float | None, max_steps: int, height: int = 560) -
                                     hovertemplate="step %{x}<br>unit (sorted) %{y}<br>mean z %{z:.2f}<extra></extra>"),
                          row=2, col=2)
     figure.update_xaxes(range=[0, max_steps], title_text="training step")
-    figure.update_yaxes(type="log", row=1, col=1, title_text="loss")
-    figure.update_yaxes(type="log", row=1, col=2)
+    figure.update_yaxes(type="log", row=1, col=1, title_text="loss", **LOG_TICKS)
+    figure.update_yaxes(type="log", row=1, col=2, dtick=1)  # decades: the norm can run to 1e10
     figure.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
     figure.update_yaxes(title_text="units, by final z", showticklabels=False, row=2, col=2)
     figure.update_layout(**base_layout(height=height, margin=dict(l=70, r=20, t=70, b=60),
