@@ -21,8 +21,8 @@ from ..lessons.tuning import (
     tuning_claims,
 )
 from ..plots.care import grid_figure, monitor_figure
-from .care import LiveView
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html
+from .live import LiveView
 
 STUDY_PATH = DATA_DIR / "results" / "tuning.csv"
 SCENARIOS_PATH = DATA_DIR / "results" / "scenarios.csv"
