@@ -14,6 +14,7 @@ from grutools.lessons.monitoring import (
     monitored_run,
     read_scenarios,
     scenario_findings,
+    spikes,
 )
 from grutools.lessons.preparing import PreparedSunspots, ShiftedEcho, Transform, shift_targets
 from grutools.lessons.tuning import (
@@ -111,6 +112,8 @@ def test_early_stopping_on_a_made_up_curve():
     validation = [1.0, 0.6, 0.4, 0.45, 0.41, 0.5, 0.7]
     assert early_stopping(steps, validation, patience=150) == (100, 250)
     assert early_stopping(steps, validation, patience=1000) == (100, None)
+    assert early_stopping([0, 100, 200, 300, 400], [1.0, 0.5, 0.6, 0.7, 0.2], patience=200) == (100, 300)  # the
+    # later, lower loss comes after it stopped: early stopping never sees it
     assert early_stopping([0, 10], [float("nan"), 0.5], patience=5) == (10, None)
     with pytest.raises(ValueError):
         early_stopping([0, 1], [0.5])
@@ -136,6 +139,11 @@ def test_the_monitor_names_each_failure_on_made_up_histories():
     assert text.startswith("Validation loss has risen for 300 steps while training loss falls: overfitting")
     assert "step 100 (validation 0.3)" in text  # the first of the two lowest
     assert monitor(falling[:10], [0], [1.0], calm[:10], 1.0) == "Too few steps to judge yet."
+    rising = list(np.linspace(0.115, 0.385, steps))
+    text = monitor(rising, checked, healthy_val, calm, baseline=1.0)
+    assert text.startswith("The training loss rose from") and "above guessing" not in text
+    assert "above guessing" in monitor(list(np.linspace(0.5, 2.0, steps)), checked, healthy_val, calm, baseline=1.0)
+    assert not spikes([0.0] * 30).any() and spikes([0.0] + [1.0] * 30).sum() == 0
 
 
 def test_a_monitored_run_keeps_its_best_validation_weights():
@@ -187,12 +195,22 @@ def test_importance_splits_the_variance_as_built():
     assert sum(importance(grid(1.0, 0.5, 0.3, 0.2)).values()) == pytest.approx(1.0)
 
 
+def test_the_width_that_trains_counts_only_neighbouring_rates():
+    mean = np.array([[0.05, 0.5, 0.05, 0.05, 0.05], [0.05, 0.05, 0.05, 0.05, 0.5]])  # 1e-4 alone, then 1e-2, 1e-1
+    values = np.stack([mean * f for f in (0.9, 1.0, 1.1)], axis=2)
+    cell = {"mean": mean, "values": values, "log": np.log10(values), "bar": 0.1,
+            "lrs": [1e-4, 1e-3, 1e-2, 1e-1, 1.0]}
+    marks = stability(cell)
+    assert marks["decades"] == pytest.approx(2.0)  # two neighbouring rates, a decade apart; not 1e-4 to 1e-1
+    assert marks["spread"] == pytest.approx(float(np.median(np.std(np.log10([0.9, 1.0, 1.1])) * np.ones(7))))
+
+
 def test_stability_measures_spread_and_the_width_that_trains():
     mean = np.array([[0.5, 0.05, 0.05, 0.5], [0.5, 0.05, 0.05, 0.05]])
     values = np.repeat(mean[:, :, None], 3, axis=2) * np.array([1.0, 1.0, 1.0])
     cell = {"mean": mean, "values": values, "log": np.log10(values), "bar": 0.1, "lrs": [1e-3, 1e-2, 1e-1, 1.0]}
     marks = stability(cell)
-    assert marks["spread"] == 0.0 and marks["decades"] == pytest.approx(1.5)  # 0.01 and 0.1 train at both sizes
+    assert marks["spread"] == 0.0 and marks["decades"] == pytest.approx(2.0)  # 0.01 and 0.1 train at both sizes
     assert marks["trained"] == pytest.approx(5 / 8)
 
 
@@ -206,7 +224,7 @@ def test_the_tuning_study_file_and_its_claims(tmp_path):
     summary = summarise_grid(again)
     assert set(summary) == {("adding", "gru"), ("adding", "lstm")} and summary[("adding", "gru")]["mean"].shape == (2, 2)
     sentences = tuning_claims(summary)
-    assert len(sentences) == 3 and "learning rate" in sentences[0] and sentences[2].startswith("adding: ")
+    assert len(sentences) == 3 and all(sentence.startswith("adding: ") for sentence in sentences)
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not a tuning study"):
         read_grid(tmp_path / "bad.csv")
@@ -256,3 +274,48 @@ def test_the_stability_verdict_follows_the_numbers():
     assert "alike on every count" in _stable_sentence("t", marks(1.0, 0.1), marks(1.1, 0.105))
     assert "only the GRU trains" in _stable_sentence("t", marks(1.0, 0.1), marks(0.0, float("nan")))
     assert "neither trains" in _stable_sentence("t", marks(0.0, float("nan")), marks(0.0, float("nan")))
+
+
+
+
+def test_the_dashboard_runs_each_view_reads_the_shipped_studies_and_guards_every_control():
+    from grutools.apps import CareExplorer
+    from grutools.apps.guard import _walk
+
+    app = CareExplorer()
+    views = [app.prepare_view, app.settings_view, app.monitor_view, app.shift_view, app.checklist_view]
+    assert [w for w in _walk(views) if not getattr(w, "_grutools_guarded", False)] == []
+    assert "What the shipped grid says" in app.settings.claims.value and "Greff" in app.settings.claims.value
+    assert "The same scenarios over seeds" in app.monitor.view.children[3].value
+    assert len(app.settings.plot.data) == 2  # the GRU's and the LSTM's heatmaps
+    app.settings.task.value = "adding"
+    assert "Adding problem" in app.settings.plot.layout.title.text
+
+    app.prepare.length.value, app.prepare.steps.value = 12, 50
+    app.prepare.start(wait=True)
+    text = app.prepare.findings.value
+    assert all(name in text for name in ("raw numbers", "standardised", "log, then standardised"))
+    assert "Lowest here" in text and len(app.prepare.plot.data) == 4
+
+    app.monitor.scenario.value = "too_low"
+    app.monitor.start(wait=True)
+    assert "flat curve" in app.monitor.line.value and "monitored_run(&#x27;too_low&#x27;" in app.monitor.takeaway.value
+
+    app.shift.only.value, app.shift.shift.value = True, -2
+    app.shift.start(wait=True)
+    assert "lead the input" in app.shift.findings.value and "k = -2" in app.shift.findings.value
+
+    app.settings.model.value, app.settings.lr.value, app.settings.hidden.value = "gru", 3e-2, 8
+    app.settings.start(wait=True)
+    assert "The shipped study&#x27;s seed 0" in app.settings.findings.value
+    shipped = [r for r in read_grid(DATA_DIR / "results" / "tuning.csv") if (r["task"], r["model"], r["lr"],
+               r["hidden_size"], r["seed"]) == ("adding", "gru", 3e-2, 8, 0)]
+    assert app.settings.result["test_loss"] == pytest.approx(shipped[0]["test_loss"], rel=1e-3)  # the same run again
+
+
+def test_without_its_files_the_dashboard_says_which_command_makes_them(tmp_path):
+    from grutools.apps import CareExplorer
+
+    app = CareExplorer(study_path=tmp_path / "none.csv", scenarios_path=tmp_path / "none.csv")
+    assert "tuning-study" in app.settings.status.value and "tuning-study" in app.monitor.study.value
+    assert app.settings.claims.value == ""

@@ -66,6 +66,9 @@ class SettingsView(LiveView):
             return _empty()
         task = self.task.value
         cells = {m: self.summary[(task, m)] for m in NAMES if (task, m) in self.summary}
+        if not cells:
+            self.status.error(f"The shipped study has no runs on the {task} task. Make it with {STUDY_COMMAND}.")
+            return _empty()
         return grid_figure(cells, NAMES, TASK_TITLES[task])
 
     def _steps_done(self, result) -> int:
@@ -76,13 +79,15 @@ class SettingsView(LiveView):
         kind, lr, hidden = self.model.value, self.lr.value, self.hidden.value
         self.status.info(f"Training a {NAMES[kind]} with {hidden} units at learning rate {lr:g} (seed 0)...")
         self._cell = (name, kind, lr, hidden)
-        return lambda stop, report: grid_run(name, length, kind, hidden, lr, 0)
+        return lambda stop, report: grid_run(name, length, kind, hidden, lr, 0, stop=stop)
 
     def _done(self, result) -> list[str]:
         name, kind, lr, hidden = self._cell
         shipped = [r for r in self.rows if (r["task"], r["model"], r["lr"], r["hidden_size"]) == (name, kind, lr, hidden)]
-        sentences = [f"Here: held-out loss {result['test_loss']:.3g} in {result['seconds']:.0f} s"
-                     + (" (diverged)" if result["diverged"] else "") + "."]
+        sentences = [f"Here: held-out loss {result['test_loss']:.3g} after {result['steps']} steps, in "
+                     f"{result['seconds']:.0f} s" + (" (diverged)" if result["diverged"] else "") + "."]
+        if self.job.stop_requested:
+            return sentences + ["Stopped before the study's 300 steps: not comparable with its cell."]
         seed0 = [r for r in shipped if r["seed"] == 0]
         if seed0:
             others = ", ".join(f"{r['test_loss']:.3g}" for r in sorted(shipped, key=lambda r: r["seed"]))

@@ -52,6 +52,11 @@ class LiveView:
 
     def start(self, wait: bool = False) -> None:
         """Start a run (what the Train button does); ``wait``: return when it has finished."""
+        if self.job.running:
+            self.job.join(5.0)  # pressed as the last run was handing its results over
+        if self.job.running:
+            self.status.error("A run is still ending; press again in a moment.")
+            return
         self.progress.value = 0
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.findings.value = ""
@@ -66,15 +71,21 @@ class LiveView:
             self.plot = show_figure(self.plot, self._figure(result))
 
     def _on_done(self, result, error) -> None:
-        self.train_button.disabled, self.stop_button.disabled = False, True
-        if error is not None:
-            self.status.error(friendly_error(error))
-            return
-        self._on_progress(result, final=True)
-        note = self.job.stopped_note() if self.job.stop_requested else ""
-        sentences = self._done(result)
-        self.findings.value = findings_html(sentences, f"<b>This run</b>{note}") if sentences else ""
-        self.status.ok(f"Done{note}.")
+        """The end of a run (in the training thread): the findings, then the buttons back, whatever happens."""
+        try:
+            if error is not None:
+                self.status.error(friendly_error(error))
+                return
+            self._on_progress(result, final=True)
+            note = self.job.stopped_note() if self.job.stop_requested else ""
+            sentences = self._done(result)
+            self.findings.value = findings_html(sentences, f"<b>This run</b>{note}") if sentences else ""
+            self.status.ok(f"Done{note}.")
+        except Exception as problem:  # a finding that fails must not leave the panel stuck
+            self.status.error(friendly_error(problem))
+        finally:
+            self.stop_button.disabled = True
+            self.train_button.disabled = False  # last: a click now finds the run ended (see start)
 
     def _refresh(self, _=None) -> None:
         if not self.job.running:

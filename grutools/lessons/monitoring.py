@@ -131,15 +131,16 @@ def monitored_run(scenario: str = "healthy", steps: int = 600, hidden_size: int 
             check(step)
         if callback is not None:
             callback(result)
-    if result.best_state is not None and result.best_step != (result.checked_at[-1] if result.checked_at else None):
+    if result.best_state is not None and result.best_step != trainer.steps_done:
         model.load_state_dict(result.best_state)  # early stopping: the best validation weights
     trainer.finish(stopped=result.stopped)
     return result
 
 
 def early_stopping(checked_at: Sequence[int], validation: Sequence[float], patience: int = 200) -> tuple[int, int | None]:
-    """``(best, stop)``: the step of the lowest validation loss, and the first step ``patience`` steps or more after
-    the best so far with no new best (``None``: patience never ran out).
+    """Early stopping with ``patience``: ``(best, stop)``. ``stop`` is the first check ``patience`` steps or more
+    after the best so far with no new best (``None``: patience never ran out); ``best`` is the step of the lowest
+    validation loss up to then, whose weights it keeps.
 
     >>> early_stopping([0, 100, 200, 300, 400], [1.0, 0.5, 0.6, 0.7, 0.8], patience=200)
     (100, 300)
@@ -148,15 +149,13 @@ def early_stopping(checked_at: Sequence[int], validation: Sequence[float], patie
     if values.size == 0 or len(checked_at) != values.size:
         raise ValueError("give one validation loss per checked step.")
     finite = np.where(np.isfinite(values), values, np.inf)
-    best = int(np.argmin(finite))
-    stop, best_so_far = None, 0
+    best = 0
     for i in range(1, values.size):
-        if finite[i] < finite[best_so_far]:
-            best_so_far = i
-        elif checked_at[i] - checked_at[best_so_far] >= patience:
-            stop = int(checked_at[i])
-            break
-    return int(checked_at[best]), stop
+        if finite[i] < finite[best]:
+            best = i
+        elif checked_at[i] - checked_at[best] >= patience:
+            return int(checked_at[best]), int(checked_at[i])  # the best seen before it stopped
+    return int(checked_at[best]), None
 
 
 def spikes(grad_norm: Sequence[float]) -> np.ndarray:
@@ -170,7 +169,7 @@ def spikes(grad_norm: Sequence[float]) -> np.ndarray:
     norms = np.asarray(grad_norm, dtype=float)
     if norms.size == 0:
         return np.zeros(0, dtype=bool)
-    marked = norms > 10 * norms[0]
+    marked = norms > 10 * norms[0] if norms[0] > 0 else np.zeros(norms.size, dtype=bool)
     warm = max(20, norms.size // 20)
     marked[warm:] |= norms[warm:] > 20 * np.median(norms)
     return marked
@@ -207,9 +206,10 @@ def monitor(loss: Sequence[float], checked_at: Sequence[int], validation: Sequen
         return (f"Spikes: at step {at + 1} the gradient norm reached {norms[at]:.3g}, {norms[at] / median_norm:.3g} "
                 f"times its median, and the loss jumped to {loss[at]:.3g}. The learning rate is too high: lower it "
                 "(clipping the gradient norm cuts the spikes).")
-    if end > 3 * min(start, baseline):
-        return (f"The loss rose from {start:.3g} to {end:.3g}, above guessing ({baseline:.3g}): the learning rate is "
-                "too high. Lower it, or clip the gradient norm.")
+    if end > 1.1 * start:
+        above = f", above guessing ({baseline:.3g})" if end > baseline else ""
+        return (f"The training loss rose from {start:.3g} to {end:.3g}{above}: the learning rate is too high. "
+                "Lower it.")
     if loss.size >= 100 and end > 0.9 * start:
         return (f"The training loss has barely moved in {loss.size} steps ({start:.3g} to {end:.3g}): a flat curve. "
                 "The learning rate may be too low: try it ten times higher.")

@@ -169,10 +169,12 @@ def preparation_race(length: int = 60, steps: int = 300, transforms: Sequence[st
             result.validation[kind].append(task.relative_error(result.models[kind], held_out))
 
     check(0)
+    done = 0
     for step in range(1, steps + 1):
         if stop is not None and stop.is_set():
             result.stopped = True
             break
+        done = step
         starts = window_starts(first, batch_size, "train", generator)
         for kind, trainer in trainers.items():
             if kind not in result.diverged:
@@ -184,8 +186,8 @@ def preparation_race(length: int = 60, steps: int = 300, transforms: Sequence[st
             check(step)
         if callback is not None:
             callback(result)
-    if result.stopped and (not result.checked_at or result.checked_at[-1] != trainers[transforms[0]].steps_done):
-        check(trainers[transforms[0]].steps_done)
+    if result.checked_at[-1] != done:  # stopped between two checks: score where it stopped
+        check(done)
     for trainer in trainers.values():
         trainer.finish(stopped=result.stopped)
     return result
@@ -271,6 +273,8 @@ def shift_sweep(shifts: Sequence[int], length: int = 40, steps: int = 300, hidde
         task = ShiftedEcho(length, shift)
         model = SequenceModel("gru", hidden_size=hidden_size, seed=seed, **task.model_kwargs())
         history = train(model, task, steps=steps, lr=lr, batch_size=batch_size, seed=seed, stop=stop)
+        if history.stopped:  # half-trained: its loss would say nothing of the shift
+            break
         history.settings["test_loss"] = evaluate(model, task)
         histories[shift] = history
         if callback is not None:

@@ -55,8 +55,9 @@ def training_bar(task: Task) -> float:
 
 
 def grid_run(name: str, length: int, model_kind: str, hidden_size: int, lr: float, seed: int,
-             steps: int = STEPS, batch_size: int = 32) -> dict:
+             steps: int = STEPS, batch_size: int = 32, stop=None) -> dict:
     """One cell and seed of the grid: train, then the loss on 256 held-out sequences (``inf`` if it diverged).
+    ``stop`` (a ``threading.Event``) ends the training early; ``steps`` in the row says how far it got.
 
     >>> row = grid_run("adding", 10, "gru", 4, 1e-2, 0, steps=2)
     >>> sorted(row)[:3], row["diverged"]
@@ -67,15 +68,16 @@ def grid_run(name: str, length: int, model_kind: str, hidden_size: int, lr: floa
     model = SequenceModel(model_kind, hidden_size=hidden_size, seed=seed, **task.model_kwargs())
     started = time.perf_counter()
     diverged = 0
+    done = steps
     try:
-        train(model, task, steps=steps, lr=lr, batch_size=batch_size, seed=seed)
+        done = len(train(model, task, steps=steps, lr=lr, batch_size=batch_size, seed=seed, stop=stop).loss)
     except TrainingDiverged:
         diverged = 1
     loss = evaluate(model, task)
     if diverged or not math.isfinite(loss):
         loss, diverged = float("inf"), 1
     return {"task": name, "length": length, "model": model_kind, "hidden_size": hidden_size, "lr": lr, "seed": seed,
-            "steps": steps, "test_loss": loss, "bar": training_bar(task), "diverged": diverged,
+            "steps": done, "test_loss": loss, "bar": training_bar(task), "diverged": diverged,
             "seconds": round(time.perf_counter() - started, 3)}
 
 
@@ -120,12 +122,15 @@ def summarise_grid(rows: Sequence[dict]) -> dict[tuple[str, str], dict]:
         values = np.full((len(sizes), len(lrs), len(seeds)), np.nan)
         for r in mine:
             values[sizes.index(r["hidden_size"]), lrs.index(r["lr"]), seeds.index(r["seed"])] = r["test_loss"]
-        worst = np.nanmax(np.where(np.isfinite(values), values, np.nan))
-        capped = np.where(np.isfinite(values), values, worst * 10)  # a diverged run counts as ten times the worst
+        finite = values[np.isfinite(values)]
+        worst = float(finite.max()) if finite.size else 1.0
+        capped = np.where(np.isinf(values), worst * 10, values)  # a diverged run counts as ten times the worst
+        if np.isnan(capped).any():
+            raise ValueError(f"the study lacks runs of {model} on {task}: every learning rate, size and seed is needed.")
         summary[(task, model)] = {"lrs": lrs, "hidden_sizes": sizes, "seeds": seeds, "values": values,
                                   "mean": capped.mean(axis=2), "std": capped.std(axis=2),
                                   "log": np.log10(capped), "bar": mine[0]["bar"],
-                                  "diverged": int(np.sum(~np.isfinite(values)))}
+                                  "diverged": int(np.sum(np.isinf(values)))}
     return summary
 
 
@@ -135,7 +140,7 @@ def importance(cell: Mapping) -> dict[str, float]:
 
     >>> lrs = np.log10([1e-3, 1e-2, 1e-1])[None, :, None] * np.ones((2, 3, 2))
     >>> shares = importance({"log": lrs})
-    >>> round(shares["learning rate"], 3), round(shares["seeds"], 3)
+    >>> round(float(shares["learning rate"]), 3), round(float(shares["seeds"]), 3)
     (1.0, 0.0)
     """
     y = np.asarray(cell["log"], dtype=float)
@@ -160,14 +165,19 @@ def best_learning_rates(cell: Mapping) -> dict[int, float]:
 
 def stability(cell: Mapping) -> dict[str, float]:
     """``spread``: the median over trained cells of the seeds' standard deviation of log10(loss) (0.3 is a factor
-    of two); ``decades``: the width, in decades, of the learning rates at which every hidden size trains on average
-    (mean loss under the task's bar); ``trained``: the share of single runs under the bar."""
+    of two); ``decades``: the width, in decades, of the longest unbroken run of neighbouring learning rates at which
+    every hidden size trains on average (mean loss under the task's bar), each rate counting one grid step;
+    ``trained``: the share of single runs under the bar."""
     trained = cell["mean"] < cell["bar"]
     spread = np.std(cell["log"], axis=2)[trained]
     every_size = np.all(trained, axis=0)
-    lrs = np.asarray(cell["lrs"])[every_size]
-    return {"spread": float(np.median(spread)) if spread.size else float("nan"),
-            "decades": float(np.log10(lrs.max() / lrs.min()) + 0.5) if lrs.size else 0.0,
+    logs = np.log10(np.asarray(cell["lrs"], dtype=float))
+    step = float(np.median(np.diff(logs))) if logs.size > 1 else 0.5  # the grid's spacing, in decades
+    longest = run = 0
+    for ok in every_size:  # the longest unbroken run of neighbouring rates that train at every size
+        run = run + 1 if ok else 0
+        longest = max(longest, run)
+    return {"spread": float(np.median(spread)) if spread.size else float("nan"), "decades": longest * step,
             "trained": float(np.mean(cell["values"] < cell["bar"]))}
 
 
@@ -215,19 +225,29 @@ def tuning_claims(summary: Mapping[tuple[str, str], dict]) -> list[str]:
     sentences = []
     for task in sorted({t for t, _ in summary}):
         kinds = [m for m in CELLS if (task, m) in summary]
-        parts, agree = [], []
+        parts, top, ratios, idle = [], [], [], []
         for m in kinds:
-            s = importance(summary[(task, m)])
-            top = s["learning rate"] > max(s["hidden size"], s["interaction"])
-            weak = s["interaction"] < 0.5 * s["learning rate"]
-            agree.append(top and weak)
-            parts.append(f"{m.upper()}: learning rate {s['learning rate']:.0%}, hidden size {s['hidden size']:.0%}, "
-                         f"interaction {s['interaction']:.0%}, seeds {s['seeds']:.0%} ("
-                         + ("the rate matters most" if top else "the rate is not what matters most")
-                         + (", the interaction weak)" if weak else ", the interaction not weak)"))
-        verdict = ("as Greff et al. found" if all(agree) else "unlike Greff et al.'s finding" if not any(agree)
-                   else "Greff et al.'s finding holds for one model only")
-        sentences.append(f"{task}: of the spread of log-loss, {'; '.join(parts)}: {verdict}.")
+            s_ = importance(summary[(task, m)])
+            parts.append(f"{m.upper()}: learning rate {s_['learning rate']:.0%}, hidden size {s_['hidden size']:.0%}, "
+                         f"interaction {s_['interaction']:.0%}, seeds {s_['seeds']:.0%}")
+            if not stability(summary[(task, m)])["trained"]:
+                idle.append(m.upper())  # it learned nothing: its variance says nothing about tuning
+                continue
+            top.append(s_["learning rate"] > max(s_["hidden size"], s_["interaction"]))
+            ratios.append(s_["interaction"] / s_["learning rate"] if s_["learning rate"] > 0 else float("inf"))
+        if not top:
+            sentences.append(f"{task}: no model learned within the budget: nothing to say of the settings.")
+        else:
+            learners = [m.upper() for m in kinds if m.upper() not in idle]
+            who = "for every model that learned" if len(learners) > 1 else f"for the {learners[0]}"
+            lead = (f"the learning rate explains the most {who}, as Greff et al. found" if all(top) else
+                    "unlike Greff et al.'s finding, the learning rate is not what explains the most")
+            strength = max(ratios)
+            link = ("; its interaction with the size is weak (under a quarter of its share)" if strength < 0.25 else
+                    f"; its interaction with the size is not weak (up to {strength:.0%} of its share)"
+                    if strength < 1 else "; the interaction matters as much as the rate or more")
+            not_learned = f" ({', '.join(idle)}: learned nothing in this budget, so its shares are noise)" if idle else ""
+            sentences.append(f"{task}: of the spread of log-loss, {'; '.join(parts)}: {lead}{link}{not_learned}.")
         moves = []
         for m in kinds:
             cell = summary[(task, m)]

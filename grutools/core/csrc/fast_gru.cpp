@@ -35,25 +35,23 @@
 namespace {
 
 // Both through exp, so that the compiler can vectorise the loops with the C library's
-// vector exp (-O3 -ffast-math): tanh(v) = 2 sigmoid(2v) - 1. The argument is clamped first:
-// -ffast-math assumes no infinities, and exp(-v) overflowed to one for a pre-activation past
-// about 88, giving NaN (inputs in the hundreds, such as raw sunspot numbers, did that).
-// Past the clamp both functions are 0 or 1 to the last bit of a float, so nothing else changes.
-constexpr float EXP_LIMIT = 80.0f;
-
-template <typename T>
-inline T clamped(T v, T limit) {
-  return std::min(std::max(v, -limit), limit);
-}
-
+// vector exp (-O3 -ffast-math). exp only ever sees -|v| (or -2|v|), so it never overflows:
+// the plain 1 / (1 + exp(-v)) overflowed past v of about 88, and -ffast-math, which assumes
+// no infinities, then gave NaN (inputs in the hundreds, such as raw sunspot numbers, did
+// that). The sign is put back by a select, each side computed without cancellation, and no
+// clamp turns a NaN pre-activation into a number.
 template <typename T>
 inline T sigmoid(T v) {
-  return T(1) / (T(1) + std::exp(-clamped(v, T(EXP_LIMIT))));
+  const T e = std::exp(-std::fabs(v));
+  const T inv = T(1) / (T(1) + e);
+  return v >= T(0) ? inv : e * inv;
 }
 
 template <typename T>
 inline T fast_tanh(T v) {
-  return T(2) / (T(1) + std::exp(T(-2) * clamped(v, T(EXP_LIMIT / 2)))) - T(1);
+  const T e = std::exp(T(-2) * std::fabs(v));
+  const T t = (T(1) - e) / (T(1) + e);
+  return v >= T(0) ? t : -t;
 }
 
 // One step's elementwise part for `rows` rows. xp, hp: (rows, 3H) projections x W_ih^T and h W_hh^T, without
