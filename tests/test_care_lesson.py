@@ -297,7 +297,9 @@ def test_the_dashboard_runs_each_view_reads_the_shipped_studies_and_guards_every
     assert all(name in text for name in ("raw numbers", "standardised", "log, then standardised"))
     assert "Lowest here" in text and len(app.prepare.plot.data) == 4
 
+    assert "monitored_run(&#x27;healthy&#x27;" in app.checklist_view.children[1].value  # the code is there at once
     app.monitor.scenario.value = "too_low"
+    assert "monitored_run(&#x27;too_low&#x27;" in app.monitor.takeaway.value and "Train makes" in app.monitor.takeaway.value
     app.monitor.start(wait=True)
     assert "flat curve" in app.monitor.line.value and "monitored_run(&#x27;too_low&#x27;" in app.monitor.takeaway.value
 

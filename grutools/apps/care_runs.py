@@ -119,7 +119,7 @@ class MonitorView(LiveView):
                                               layout=widgets.Layout(width="300px"))
         self.what = widgets.HTML(self._what())
         self.line = widgets.HTML()
-        self.takeaway = widgets.HTML()
+        self.takeaway = widgets.HTML(takeaway_html("healthy", ran=False))
         super().__init__([widgets.HTML("<b>scenario</b>"), self.scenario, self.what], MONITOR_STEPS)
         self.study = StatusLine(layout=widgets.Layout(width="100%"))
         try:
@@ -137,6 +137,9 @@ class MonitorView(LiveView):
 
     def _on_scenario(self, _) -> None:
         self.what.value = self._what()
+        if not self.job.running:  # the plot is cleared for the new scenario: its line and code go with it
+            self.line.value, self.findings.value = "", ""
+            self.takeaway.value = takeaway_html(self.scenario.value, ran=False)
         self._refresh()
 
     def _figure(self, result):
@@ -150,7 +153,7 @@ class MonitorView(LiveView):
 
     def _run(self):
         scenario = self.scenario.value
-        self.line.value, self.takeaway.value = "", ""
+        self.line.value, self.takeaway.value = "", takeaway_html(scenario, ran=False)
         self.status.info(f"Training under '{SCENARIOS[scenario].label}' for {MONITOR_STEPS} steps...")
         return lambda stop, report: monitored_run(scenario, steps=MONITOR_STEPS, callback=report, stop=stop)
 
@@ -161,15 +164,7 @@ class MonitorView(LiveView):
         self.line.value = (f'<div class="grutools-monitor" style="font-size:16px;margin:6px 0;padding:6px 12px;'
                            f'border:2px solid #444;border-radius:4px"><b>Monitor ({html.escape(settings.label)}):</b> '
                            f'{html.escape(sentence)}</div>')
-        self.takeaway.value = (
-            '<p style="margin:6px 0;font-size:14px"><b>Take it away:</b> the same run in Python '
-            "(same scenario, seed and steps: the same curves):</p>"
-            '<pre style="background:#f6f8fa;padding:8px 12px;font-size:13px;font-family:monospace">'
-            + html.escape("from grutools.lessons.monitoring import monitored_run, monitor\n\n"
-                          f"run = monitored_run({run.scenario!r}, steps={MONITOR_STEPS}, seed=0)  "
-                          f"# lr {settings.lr:g}, clip {settings.clip_grad}\n"
-                          "print(monitor(run.loss, run.checked_at, run.validation, run.grad_norm, run.baseline))\n"
-                          "model = run.model  # with the weights of its best validation step\n") + "</pre>")
+        self.takeaway.value = takeaway_html(run.scenario, ran=True)
         finite = [v for v in run.validation if np.isfinite(v)]
         out = [f"Validation loss {run.validation[-1]:.3g} at the end, best {min(finite):.3g} at step {run.best_step}."
                if finite else "No finite validation loss."]
@@ -177,3 +172,18 @@ class MonitorView(LiveView):
             out.append(f"Gradient norm before clipping: median {np.median(run.grad_norm):.3g}, largest "
                        f"{max(run.grad_norm):.3g}; {run.saturation[-1]:.0%} of the gate values saturated at the end.")
         return out
+
+
+def takeaway_html(scenario: str, ran: bool) -> str:
+    """The *Take it away* code of a monitored run: the same run in Python (before a run: the run Train would make)."""
+    settings = SCENARIOS[scenario]
+    code = ("from grutools.lessons.monitoring import monitored_run, monitor\n\n"
+            f"run = monitored_run({scenario!r}, steps={MONITOR_STEPS}, seed=0)  "
+            f"# lr {settings.lr:g}, clip {settings.clip_grad}\n"
+            "print(monitor(run.loss, run.checked_at, run.validation, run.grad_norm, run.baseline))\n"
+            "model = run.model  # with the weights of its best validation step\n")
+    what = ("the run above, in Python (same scenario, seed and steps: the same curves)" if ran else
+            f"the run Train makes in section 3 ('{settings.label}'), in Python")
+    return ('<p style="margin:6px 0;font-size:14px"><b>Take it away:</b> ' + html.escape(what) + ":</p>"
+            '<pre style="background:#f6f8fa;padding:8px 12px;font-size:13px;font-family:monospace">'
+            + html.escape(code) + "</pre>")
