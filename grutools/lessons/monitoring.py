@@ -260,18 +260,11 @@ def scenario_study(seeds: Sequence[int] = (0, 1, 2), steps: int = 600, jobs: int
 
 def read_scenarios(path) -> list[dict]:
     """Read a CSV written by :func:`scenario_study`."""
-    import csv
+    from .studies import read_rows
 
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or set(SCENARIO_FIELDS) - set(rows[0]):
-        raise ValueError(f"{path} is not a scenario study (columns {SCENARIO_FIELDS}).")
-    for row in rows:
-        for key in ("seed", "steps", "best_step", "spikes", "diverged"):
-            row[key] = int(row[key])
-        for key in ("final_validation", "best_validation", "max_grad_norm", "median_grad_norm", "saturation"):
-            row[key] = float(row[key])
-    return rows
+    return read_rows(path, SCENARIO_FIELDS, ("seed", "steps", "best_step", "spikes", "diverged"),
+                     ("final_validation", "best_validation", "max_grad_norm", "median_grad_norm", "saturation"),
+                     "a scenario study")
 
 
 def scenario_findings(rows: Sequence[dict]) -> list[str]:

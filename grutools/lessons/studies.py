@@ -7,6 +7,7 @@ by name); the results come back keyed by run, whatever order they finished in.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 
 def run_jobs(function: Callable, runs: Sequence[tuple], jobs: int = 1, progress: bool = True,
@@ -39,6 +40,24 @@ def run_jobs(function: Callable, runs: Sequence[tuple], jobs: int = 1, progress:
             if progress:
                 print(f"{label(run)} done ({done} of {len(runs)})", flush=True)
     return results
+
+
+def read_rows(path: str | Path, fields: Sequence[str], ints: Sequence[str], floats: Sequence[str],
+              what: str) -> list[dict]:
+    """The rows of a study's CSV, with ``ints`` and ``floats`` converted; ``ValueError`` naming ``what`` the file
+    should be if it is empty or lacks one of ``fields``."""
+    import csv
+
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or set(fields) - set(rows[0]):
+        raise ValueError(f"{path} is not {what} (columns {list(fields)}).")
+    for row in rows:
+        for key in ints:
+            row[key] = int(row[key])
+        for key in floats:
+            row[key] = float(row[key])
+    return rows
 
 
 def _one_thread() -> None:

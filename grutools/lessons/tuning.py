@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,7 @@ import torch
 from ..core.models import SequenceModel
 from ..core.tasks import AddingProblem, Sunspots, Task
 from ..core.training import TrainingDiverged, evaluate, train
-from .studies import run_jobs
+from .studies import read_rows, run_jobs
 from .vanishing import write_table
 
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)  # four decades, half a decade apart
@@ -98,16 +97,8 @@ def tuning_study(tasks: Mapping[str, tuple[str, int]] = TASKS, models: Sequence[
 
 def read_grid(path: str | Path) -> list[dict]:
     """Read a CSV written by :func:`tuning_study` (numbers converted)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or set(FIELDS) - set(rows[0]):
-        raise ValueError(f"{path} is not a tuning study (columns {FIELDS}).")
-    for row in rows:
-        for key in ("length", "hidden_size", "seed", "steps", "diverged"):
-            row[key] = int(row[key])
-        for key in ("lr", "test_loss", "bar", "seconds"):
-            row[key] = float(row[key])
-    return rows
+    return read_rows(path, FIELDS, ("length", "hidden_size", "seed", "steps", "diverged"),
+                     ("lr", "test_loss", "bar", "seconds"), "a tuning study")
 
 
 def summarise_grid(rows: Sequence[dict]) -> dict[tuple[str, str], dict]:
