@@ -288,8 +288,12 @@ class Sunspots(Task):
     @property
     def persistence(self) -> float:
         """MSE of repeating the last month, on the training part."""
-        train = self._part("train")
-        return (train[1:] - train[:-1]).pow(2).mean().item()
+        return self.persistence_on("train")
+
+    def persistence_on(self, split: str) -> float:
+        """MSE of repeating the last month, on ``split`` (``"train"`` or ``"test"``)."""
+        part = self._part(split)
+        return (part[1:] - part[:-1]).pow(2).mean().item()
 
     def sample(self, batch_size, generator=None, seed=None, split="train"):
         gen = _generator(generator, seed)
