@@ -348,3 +348,34 @@ def test_outputs_are_ordinary_tensors(grad):
         out.detach().resize_(200, 20, 256)
         out.detach().resize_(10)
     assert_same(*[m(x) for m in (reference, ours)])
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("where", ["input", "state"])
+@pytest.mark.parametrize("layers,bidirectional,hidden,batch", [(1, False, 8, 1), (2, True, 8, 3), (1, False, 256, 64)])
+def test_a_non_finite_value_reaches_the_same_steps_rows_and_gradients_as_in_nn_gru(value, where, layers,
+                                                                                     bidirectional, hidden, batch):
+    """A NaN or an infinity in the input or the first state: nn.GRU carries it forward through the state (every
+    later step of that row is NaN), and back into the gradients. FastGRU must do the same, at sizes where the
+    batch is split between threads too, and never turn a NaN into a number (its kernel is built with
+    -ffast-math, which lets the compiler assume there are none)."""
+    reference, ours = pair(3, input_size=5, hidden_size=hidden, num_layers=layers, bidirectional=bidirectional)
+    torch.manual_seed(4)
+    x = torch.randn(12, batch, 5)
+    h0 = torch.randn(layers * (2 if bidirectional else 1), batch, hidden)
+    if where == "input":
+        x[4, 0, 1] = value
+    else:
+        h0[0, 0, 3] = value
+    results = []
+    for module in (reference, ours):
+        xs, hs = x.clone().requires_grad_(), h0.clone().requires_grad_()
+        out, h_n = module(xs, hs)
+        grads = torch.autograd.grad(out.sum() + h_n.sum(), (xs, hs))
+        results.append((out, h_n, *grads))
+    if value != value:  # an infinity may saturate the gates into a finite output; a NaN always shows
+        assert torch.isnan(results[0][0]).any(), "the probe must put a NaN into nn.GRU's output"
+    for theirs, mine in zip(*results):
+        assert torch.equal(torch.isnan(theirs), torch.isnan(mine))
+        assert torch.equal(torch.isinf(theirs), torch.isinf(mine))
+        torch.testing.assert_close(mine, theirs, atol=1e-4, rtol=1e-4, equal_nan=True)
