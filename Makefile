@@ -65,8 +65,11 @@ data: install
 	  $(BIN)/python -m grutools train --task timescales --cell $$cell --length 100 --hidden 16 --steps 1500 \
 	    --snapshot-every 100 --quiet --out data/checkpoints/timescales_$$cell.pt || exit 1; \
 	done
+	@# dashboard 09: with RECORDINGS (FSDD's recordings/ folder, see data/README.md) the features are made anew too
+	$(BIN)/python -m grutools speech-data --quiet $(if $(RECORDINGS),--recordings "$(RECORDINGS)") \
+	  --out data/checkpoints/digits_gru.pt
 
-# The pre-computed multi-seed results (slow: about 15, 10, 5, 2, 4, 18 and 3 minutes on 2 cores).
+# The pre-computed multi-seed results (slow: about 15, 10, 5, 2, 4, 18, 3, 6 and 4 minutes on 2 cores).
 results: install
 	$(BIN)/python -m grutools race-table --quiet --out data/results/race_adding.csv
 	$(BIN)/python -m grutools learning-curves --quiet --out data/results/learning_curves.json
@@ -76,3 +79,5 @@ results: install
 	$(BIN)/python -m grutools rivals-study --jobs 2 --quiet --out data/results/rivals.csv
 	$(BIN)/python benchmarks/rivals_scaling.py --out data/results/rivals_scaling.json
 	$(BIN)/python -m grutools tuning-study --jobs 2 --quiet --out data/results/tuning.csv --scenarios-out data/results/scenarios.csv
+	$(BIN)/python -m grutools speech-study --jobs 2 --quiet --out data/results/speech_order.csv \
+	  --speakers-out data/results/speech_speakers.csv

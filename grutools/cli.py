@@ -188,17 +188,12 @@ def _build(args: argparse.Namespace) -> int:
         print(f"warning: {caught[-1].message if caught else 'the fast GRU could not be built'}", file=sys.stderr)
         print(f"(looked in: {', '.join(str(d) for d in build.candidate_directories())})", file=sys.stderr)
         return 0  # not an error: grutools falls back to torch.nn.GRU
-    import torch
-
-    from .core.fast import FastGRU
-
-    gru = FastGRU(2, 3)
-    reference = torch.nn.GRU(2, 3)
-    reference.load_state_dict(gru.state_dict())
-    x = torch.randn(4, 5, 2)
-    agrees = torch.allclose(gru(x)[0], reference(x)[0], atol=1e-5)
+    agrees = fast.agrees_with_torch()
     print(f"fast CPU GRU ready: {module.__file__}\n"
           f"it loads and {'agrees with torch.nn.GRU' if agrees else 'DISAGREES with torch.nn.GRU (please report this)'}.")
+    from .speech.audio import warm_up
+
+    print(warm_up())
     return 0 if agrees else 1
 
 
@@ -388,6 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Print what a file written by 'train' or grutools.save holds.")
     p.add_argument("path", help="a .pt file written by grutools")
     p.set_defaults(run=_info)
+    from .speech.commands import add_commands  # speech-data, speech-study (dashboard 09)
+
+    add_commands(commands)
     return parser
 
 

@@ -45,3 +45,7 @@ __all__ += ["RivalsExplorer"]
 from .care import CareExplorer  # noqa: E402
 
 __all__ += ["CareExplorer"]
+
+from .speech import SpeechExplorer  # noqa: E402
+
+__all__ += ["SpeechExplorer"]

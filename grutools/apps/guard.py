@@ -108,7 +108,12 @@ def _report(widget: widgets.Widget, status, problem: str) -> None:
 
 
 def allowed_keys(widget: widgets.Widget) -> set[str]:
-    """The traits a page may set on ``widget``: only what a person changes by using the control."""
+    """The traits a page may set on ``widget``: only what a person changes by using the control.
+
+    A widget of the suite's own (e.g. the microphone button) names them in ``_page_keys`` and checks each value in
+    ``_page_problem(key, value)``."""
+    if getattr(widget, "_page_keys", None):
+        return set(widget._page_keys)
     if _is_figure(widget):
         # plotly.js's reports (zoom, hover) and its acknowledgements of the kernel's edits
         return {key for key in widget.keys if key.startswith("_js2py_") or key.startswith("_last_")}
@@ -147,6 +152,8 @@ def refusal(widget: widgets.Widget, state: dict) -> str | None:
 
 
 def _value_problem(widget: widgets.Widget, key: str, value) -> str | None:
+    if getattr(widget, "_page_keys", None):
+        return widget._page_problem(key, value)
     if key == "selected_index":
         if value is None or (_is_int(value) and 0 <= value < len(widget.children)):
             return None

@@ -150,3 +150,4 @@ def load_or_build(verbose: bool = False, force: bool = False):
             continue
         return compile_into(directory, verbose=verbose, force=force)
     raise OSError("no place to build the fast GRU: " + "; ".join(errors))
+
