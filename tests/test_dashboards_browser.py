@@ -401,3 +401,51 @@ def test_training_with_care_runs_every_scenario_and_says_what_it_sees(open_dashb
     assert "What the shipped grid says" in body and "The same scenarios over seeds" in body
     assert "For your own project" in body and "monitored_run" in body
     dashboard.assert_clean()
+
+
+def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_dashboard, tmp_path):  # noqa: PLR0915
+    """Dashboard 09: pick a recording and hear it (the audio element plays), train and stop, upload a WAV."""
+    dashboard = open_dashboard("09_gru_hears.ipynb")
+    page = dashboard.page
+    title = "document.querySelector('.js-plotly-plot .gtitle').textContent"
+    assert "seven" in page.evaluate(title)
+    page.get_by_label("digit").select_option(label="6 (six)")
+    page.wait_for_function(f"() => {title}.includes('six')", timeout=30_000)
+    # the player holds the kernel's WAV: it loads, has the recording's length, and plays (muted, headless)
+    played = page.evaluate("""async () => {
+        const audio = document.querySelector('audio');
+        audio.muted = true;
+        if (audio.readyState < 1) await new Promise(ok => audio.addEventListener('loadedmetadata', ok, {once: true}));
+        await audio.play();
+        await new Promise(ok => setTimeout(ok, 300));
+        return {duration: audio.duration, time: audio.currentTime, paused: audio.paused};
+    }""")
+    assert 0.2 < played["duration"] < 2.5 and played["time"] > 0 and not played["paused"], played
+    # the microphone needs a secure page: localhost is one, so the button is on
+    assert page.locator(".grutools-record").is_enabled()
+    # train, then stop
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_function("() => document.querySelector('.widget-hprogress .progress-bar') &&"
+                           "parseFloat(document.querySelector('.widget-hprogress .progress-bar').style.width) > 5",
+                           timeout=60_000)
+    page.get_by_role("button", name="Stop").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('It is now')", timeout=60_000)
+    assert "Stopped" in page.inner_text("body") or "stopped" in page.inner_text("body")
+    # an upload: a WAV of a test recording, stereo at 16 kHz
+    import numpy as np
+    import soundfile
+
+    from grutools.speech.audio import read_audio
+    from grutools.speech.digits import listen_path
+
+    samples = read_audio(listen_path(3, "theo", 2))
+    path = tmp_path / "my_three.wav"
+    soundfile.write(path, np.stack([samples, samples], 1), 8000, subtype="PCM_24")
+    upload(page, 0, "my_three.wav", path.read_bytes(), "audio/wav")
+    page.wait_for_function(f"() => {title}.includes('my_three.wav')", timeout=30_000)
+    upload(page, 0, "not_sound.wav", b"these are not samples", "audio/wav")
+    page.wait_for_function("() => document.body.innerText.includes('is not a WAV file')", timeout=30_000)
+    assert "my_three.wav" in page.evaluate(title)  # the page kept what it showed
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "What the shipped runs show" in body
+    assert dashboard.outside == [] and dashboard.page_errors == []

@@ -69,3 +69,12 @@ def test_the_training_with_care_dashboard_exports_its_grid_and_checklist(tmp_pat
     figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
     assert len(figures) >= 4  # preparation, the grid's heatmaps, the monitor's panels, the shift
     assert "What the shipped grid says" in text and "For your own project" in text and "Greff" in text
+
+
+def test_a_gru_hears_exports_its_figures_and_a_recording_that_plays_from_the_page(tmp_path):
+    [page] = export(tmp_path, ["09_gru_hears.ipynb"], progress=False)
+    text = page.read_text()
+    figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
+    assert len(figures) >= 5  # the recording's five rows, the confusion matrix, accuracy, the two studies
+    assert re.search(r'<audio controls aria-label="the recording" src="data:audio/wav;base64,UklGR', text)  # RIFF
+    assert "What the shipped runs show" in text and "Where it goes wrong" in text

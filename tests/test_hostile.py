@@ -29,7 +29,7 @@ NUMBERS = {"IntSliderModel", "FloatSliderModel", "BoundedIntTextModel", "Bounded
 CHOICES = {"DropdownModel", "ToggleButtonsModel", "SelectionSliderModel", "RadioButtonsModel", "SelectModel"}
 BOOLS = {"CheckboxModel", "ToggleButtonModel"}
 KEPT = ("value", "index", "min", "max", "step", "options", "_options_labels", "disabled", "description", "layout",
-        "selected_index", "children", "accept", "multiple", "placeholder")
+        "selected_index", "children", "accept", "multiple", "placeholder", "autoplay", "loop", "format", "max_seconds")
 
 
 def hostile_updates(model_name: str, state: dict) -> list[dict]:
@@ -55,6 +55,11 @@ def hostile_updates(model_name: str, state: dict) -> list[dict]:
         return common + [{"value": "a file"}, {"value": [{"name": "a.pt"}] * 5}, {"value": [{"name": 5, "content": "x"}]},
                          {"value": [{"name": "a.csv", "content": "text, not bytes", "run": "code"}]},
                          {"accept": ".exe"}, {"multiple": True}]
+    if model_name == "AudioModel":  # dashboard 09's player: the kernel sets what it plays, never the page
+        return common + [{"value": "a sound"}, {"autoplay": True}, {"loop": True}, {"format": "exe"}]
+    if model_name == "AnyModel":  # dashboard 09's microphone button: it may send a recording's bytes, nothing else
+        return common + [{"wav": "not bytes"}, {"wav": None}, {"wav": [1, 2, 3]}, {"max_seconds": 10 ** 6},
+                         {"_esm": "alert(1)"}]
     if model_name == "AccordionModel":
         return common + [{"selected_index": 9}, {"children": []}]
     if model_name in {"HTMLModel", "IntProgressModel", "HBoxModel", "VBoxModel", "ButtonModel", "LayoutModel"}:

@@ -56,13 +56,19 @@ def test_only_changed_properties_are_sent(sent):
     np.testing.assert_array_equal(widget.data[0].y, [1, 2, 4])  # the widget's Python state is an array again
 
 
-def test_each_trace_type_is_one_update(sent):
+def test_every_changed_trace_goes_in_one_update_whatever_its_type(sent):
+    """plotly's widget sends an edit only once the browser has drawn the last one: one update, one redraw."""
+    from plotly.basedatatypes import Undefined
+
     widget = show_figure(None, figure([1, 2, 3]))
-    show_figure(widget, figure([3, 2, 1], heat=np.ones((2, 3))))
-    assert sorted(traces for _, _, traces in sent) == [[0], [2]]
-    assert not any(relayout for _, relayout, _ in sent)  # the layout did not change
-    heatmap = sent[[traces for _, _, traces in sent].index([2])][0]["z"][0]
-    assert set(heatmap) >= {"bdata", "dtype", "shape"}  # 2-D: plotly.js's typed-array form, not nested lists
+    new = figure([3, 2, 1], heat=np.ones((2, 3)))
+    show_figure(widget, new)
+    [(restyle, relayout, traces)] = sent
+    assert traces == [0, 2] and not relayout  # the layout did not change
+    assert set(restyle) == {"y", "z"}
+    assert restyle["z"][0] is Undefined and restyle["y"][1] is Undefined  # a trace's unchanged keys are left alone
+    assert set(restyle["z"][1]) >= {"bdata", "dtype", "shape"}  # 2-D: plotly.js's typed-array form, not nested lists
+    assert as_plain(_shown(widget)) == as_plain(_shown(new))
 
 
 def test_nothing_is_sent_for_an_identical_figure(sent):

@@ -55,6 +55,12 @@ def widget_html(widget) -> str:
         return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
     if isinstance(widget, StatusLine):
         return ""
+    if isinstance(widget, widgets.Audio) and widget.value:  # a recording plays from the page itself (dashboard 09)
+        import base64
+
+        data = base64.b64encode(bytes(widget.value)).decode()
+        return f'<audio controls aria-label="the recording" src="data:audio/{widget.format};base64,{data}"></audio>'
+
     if isinstance(widget, (widgets.HTML, widgets.HTMLMath)):
         return widget.value
     if isinstance(widget, widgets.Box):
