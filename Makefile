@@ -68,8 +68,10 @@ data: install
 	@# dashboard 09: with RECORDINGS (FSDD's recordings/ folder, see data/README.md) the features are made anew too
 	$(BIN)/python -m grutools speech-data --quiet $(if $(RECORDINGS),--recordings "$(RECORDINGS)") \
 	  --out data/checkpoints/digits_gru.pt
+	@# dashboard 10: the corpus from this Python's standard library, its baselines, the character GRU (about 40 min)
+	$(BIN)/python -m grutools text-data --corpus --quiet --out data/checkpoints/text_gru.pt
 
-# The pre-computed multi-seed results (slow: about 15, 10, 5, 2, 4, 18, 3, 6 and 4 minutes on 2 cores).
+# The pre-computed multi-seed results (slow: about 15, 10, 5, 2, 4, 18, 3, 6, 4 and 8 minutes on 2 cores).
 results: install
 	$(BIN)/python -m grutools race-table --quiet --out data/results/race_adding.csv
 	$(BIN)/python -m grutools learning-curves --quiet --out data/results/learning_curves.json
@@ -81,3 +83,4 @@ results: install
 	$(BIN)/python -m grutools tuning-study --jobs 2 --quiet --out data/results/tuning.csv --scenarios-out data/results/scenarios.csv
 	$(BIN)/python -m grutools speech-study --jobs 2 --quiet --out data/results/speech_order.csv \
 	  --speakers-out data/results/speech_speakers.csv
+	$(BIN)/python -m grutools text-study --jobs 2 --quiet --out data/results/text_study.csv

@@ -3,9 +3,10 @@
 1. In the kernel: a recording's features (from its WAV file), its trace and its belief through the shipped GRU,
    and the figure of its five rows; budget 200 ms. Every one of the 300 test recordings, ``--rounds`` times,
    interleaved, with the spread.
-2. In the browser: a change of recording (the digit menu) until the plot has settled (a MutationObserver on the
-   plot; settled when nothing changed for 0.6 s, which is not counted); budget 300 ms. ``--picks`` changes, after the
-   server is idle.
+2. In the browser: a change of recording (the digit menu) until plotly.js has drawn the new figure (its
+   ``plotly_afterplot`` event): the message to the kernel, its work, the figure's way back and the drawing; budget
+   300 ms. ``--picks`` changes, after the server is idle. (The template's accessible label of the plot follows 0.2 s
+   later; it is not a redraw and is not counted.)
 
 Usage: ``python benchmarks/speech.py [--rounds 3] [--picks 10] [--no-browser]``
 """
@@ -21,13 +22,12 @@ KERNEL_BUDGET_MS = 200.0
 BROWSER_BUDGET_MS = 300.0
 
 WATCH = """() => {
-  window.__pick = {t0: null, last: null};
-  const seen = new MutationObserver(() => { if (window.__pick.t0 !== null) window.__pick.last = performance.now(); });
-  seen.observe(document.querySelector('.js-plotly-plot'), {subtree: true, childList: true, attributes: true,
-                                                           characterData: true});
+  const plot = document.querySelector('.js-plotly-plot');
+  window.__pick = {t0: null, drawn: null};
+  plot.on('plotly_afterplot', () => { if (window.__pick.t0 !== null && window.__pick.drawn === null)
+                                        window.__pick.drawn = performance.now(); });
 }"""
-SETTLED = """() => { const r = window.__pick;
-                     return r.last !== null && performance.now() - r.last > 600 ? r.last - r.t0 : null; }"""
+DRAWN = """() => { const r = window.__pick; return r.drawn !== null ? r.drawn - r.t0 : null; }"""
 
 
 def kernel_times(rounds: int) -> list[float]:
@@ -75,9 +75,10 @@ def browser_times(picks: int) -> list[float]:
         menu = page.get_by_label("digit")
         times = []
         for pick in range(picks):
-            page.evaluate("() => { window.__pick = {t0: performance.now(), last: null}; }")
-            menu.select_option(index=pick % 10 if pick % 10 != 7 else 0)
-            times.append(page.wait_for_function(SETTLED, timeout=60_000, polling=50).json_value())
+            page.evaluate("() => { window.__pick = {t0: performance.now(), drawn: null}; }")
+            menu.select_option(index=(pick + 1) % 10 if (pick + 1) % 10 != 7 else 0)
+            times.append(page.wait_for_function(DRAWN, timeout=60_000, polling=20).json_value())
+            page.wait_for_timeout(700)  # the page at rest again before the next pick
         browser.close()
     return times
 
@@ -99,7 +100,7 @@ def main() -> int:
     args = parser.parse_args()
     ok = report("kernel: features, trace and figure of a recording", kernel_times(args.rounds), KERNEL_BUDGET_MS)
     if not args.no_browser:
-        ok &= report("browser: a change of recording until the plot settles", browser_times(args.picks),
+        ok &= report("browser: a change of recording until it is drawn", browser_times(args.picks),
                      BROWSER_BUDGET_MS)
     print("within budget" if ok else "OVER BUDGET")
     return 0 if ok else 1

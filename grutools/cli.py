@@ -384,8 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a .pt file written by grutools")
     p.set_defaults(run=_info)
     from .speech.commands import add_commands  # speech-data, speech-study (dashboard 09)
+    from .text.commands import add_commands as add_text_commands  # text-data, text-study (dashboard 10)
 
     add_commands(commands)
+    add_text_commands(commands)
     return parser
 
 

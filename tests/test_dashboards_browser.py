@@ -403,7 +403,7 @@ def test_training_with_care_runs_every_scenario_and_says_what_it_sees(open_dashb
     dashboard.assert_clean()
 
 
-def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_dashboard, tmp_path):  # noqa: PLR0915
+def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_dashboard, tmp_path):
     """Dashboard 09: pick a recording and hear it (the audio element plays), train and stop, upload a WAV."""
     dashboard = open_dashboard("09_gru_hears.ipynb")
     page = dashboard.page
@@ -448,4 +448,38 @@ def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_das
     assert "my_three.wav" in page.evaluate(title)  # the page kept what it showed
     body = page.inner_text("body")
     assert "Traceback" not in body and "What the shipped runs show" in body
+    assert dashboard.outside == [] and dashboard.page_errors == []
+
+
+def test_a_gru_reads_picks_a_unit_finds_a_pattern_writes_and_trains(open_dashboard):
+    """Dashboard 10: pick a unit, type a regular expression, write at a temperature, train and stop."""
+    dashboard = open_dashboard("10_gru_reads.ipynb")
+    page = dashboard.page
+    assert "def _safe_repr" in page.inner_text(".grutools-text pre")
+    unit = page.get_by_label("unit", exact=True)
+    unit.fill("12")
+    unit.press("Enter")
+    page.wait_for_function("() => document.body.innerText.includes('unit 12, hidden state h')", timeout=30_000)
+    # a character's value is on hover (its title), and each line's numbers are there for a screen reader
+    assert page.locator(".grutools-text pre span[title]").first.get_attribute("title")
+    assert page.locator(".grutools-sr").count() > 10
+    page.get_by_label("pattern").select_option(label="a regular expression")
+    expression = page.get_by_label("expression")
+    expression.fill("([")
+    page.get_by_role("button", name="Find units").click()
+    page.wait_for_function("() => document.body.innerText.includes('does not compile')", timeout=30_000)
+    expression.fill(r"return \w+")
+    page.get_by_role("button", name="Find units").click()
+    page.wait_for_function("() => document.body.innerText.includes('/return \\\\w+/')", timeout=30_000)
+    assert "follow none of the five built-in patterns" in page.inner_text("body")
+    page.get_by_role("button", name="Write").click()
+    page.wait_for_function("() => document.body.innerText.includes('500 characters at temperature')", timeout=30_000)
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_function("() => document.querySelector('.widget-hprogress .progress-bar') &&"
+                           "parseFloat(document.querySelector('.widget-hprogress .progress-bar').style.width) > 5",
+                           timeout=90_000)
+    page.get_by_role("button", name="Stop").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('It is now')", timeout=60_000)
+    body = page.inner_text("body")
+    assert "bits per character" in body and "What the shipped runs show" in body and "Traceback" not in body
     assert dashboard.outside == [] and dashboard.page_errors == []

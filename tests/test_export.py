@@ -78,3 +78,12 @@ def test_a_gru_hears_exports_its_figures_and_a_recording_that_plays_from_the_pag
     assert len(figures) >= 5  # the recording's five rows, the confusion matrix, accuracy, the two studies
     assert re.search(r'<audio controls aria-label="the recording" src="data:audio/wav;base64,UklGR', text)  # RIFF
     assert "What the shipped runs show" in text and "Where it goes wrong" in text
+
+
+def test_a_gru_reads_exports_its_coloured_text_and_figures(tmp_path):
+    [page] = export(tmp_path, ["10_gru_reads.ipynb"], progress=False)
+    text = page.read_text()
+    assert 'class="grutools-text"' in text and "span title=" not in text  # coloured text kept, values in titles
+    assert "follow none of the five built-in patterns" in text and "What the shipped runs show" in text
+    figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
+    assert len(figures) >= 5

@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "grutools"
-WINGS = ("core", "lessons", "speech", "yours", "plots", "apps", "classroom", "testing")
+WINGS = ("core", "lessons", "speech", "text", "yours", "plots", "apps", "classroom", "testing")
 # what each wing may import of the others: arrows run one way, apps -> lessons and plots -> core
 ALLOWED = {
     "core": set(),
     "lessons": {"core"},
     "speech": {"core", "lessons"},  # the GRU at work on sound (dashboard 09): grutools.speech.features, predict
+    "text": {"core", "lessons"},  # the GRU at work on text (dashboard 10): grutools.text.bits_per_char, ...
     "yours": {"core", "lessons"},
     "plots": {"core"},
-    "apps": {"core", "lessons", "speech", "yours", "plots"},
+    "apps": {"core", "lessons", "speech", "text", "yours", "plots"},
     "classroom": {"core", "apps"},  # serving the apps (export runs them into static pages)
     "testing": {"core", "classroom"},
 }

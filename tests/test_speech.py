@@ -12,7 +12,7 @@ import torch
 
 import grutools
 from grutools.speech import AudioError, SpokenDigits, accuracy, features, predict, read_audio
-from grutools.speech.audio import HOP, MAX_BYTES, N_MELS, RATE, SILENCE, decibels, mel_frequencies
+from grutools.speech.audio import HOP, MAX_BYTES, N_MELS, RATE, SILENCE, mel_frequencies
 from grutools.speech.belief import belief_sentences, settling, settling_sentences
 from grutools.speech.digits import LISTEN, NAME, SPEAKERS, load_recordings, pad_left, reorder
 from grutools.speech.study import FrameMean, order_findings, speaker_findings, summary

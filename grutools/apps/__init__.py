@@ -49,3 +49,7 @@ __all__ += ["CareExplorer"]
 from .speech import SpeechExplorer  # noqa: E402
 
 __all__ += ["SpeechExplorer"]
+
+from .text import TextExplorer  # noqa: E402
+
+__all__ += ["TextExplorer"]

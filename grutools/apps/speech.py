@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from ..speech.audio import AudioError, HOP, RATE, decibels, from_decibels, mel_frequencies, read_audio, wav_bytes
+from ..speech.audio import HOP, RATE, AudioError, decibels, from_decibels, mel_frequencies, read_audio, wav_bytes
 from ..speech.belief import belief_sentences, settling_sentences, test_settling
 from ..speech.digits import DIGIT_NAMES, SPEAKERS, SpokenDigits, confusion, listen_path, predict
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, panel_layout, row_layout

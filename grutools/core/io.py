@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .models import SequenceModel
+from .models import SequenceModel, TokenModel
 from .training import History
 
 FORMAT = "grutools"
@@ -26,12 +26,12 @@ MAX_BYTES = 100 * 2**20  # the models here are tiny; a 100 MB file is not ours
 class Checkpoint:
     """What a grutools file holds: a model, a training history, or both, and free-form metadata."""
 
-    model: SequenceModel | None = None
+    model: SequenceModel | TokenModel | None = None
     history: History | None = None
     metadata: dict = field(default_factory=dict)
 
 
-def save(path: str | os.PathLike, model: SequenceModel | None = None, history: History | None = None,
+def save(path: str | os.PathLike, model: SequenceModel | TokenModel | None = None, history: History | None = None,
          metadata: dict | None = None) -> Path:
     """Save a model and/or a history to ``path`` (creating its folder) and return the path.
 
@@ -43,8 +43,8 @@ def save(path: str | os.PathLike, model: SequenceModel | None = None, history: H
     """
     if model is None and history is None:
         raise ValueError("save() needs a model, a history, or both.")
-    if model is not None and not isinstance(model, SequenceModel):
-        raise TypeError(f"save() stores grutools.SequenceModel objects; got {type(model).__name__}. "
+    if model is not None and not isinstance(model, (SequenceModel, TokenModel)):
+        raise TypeError(f"save() stores grutools.SequenceModel and TokenModel objects; got {type(model).__name__}. "
                         "For a plain torch module, use torch.save(module.state_dict(), path).")
     payload: dict = {"format": FORMAT, "version": VERSION, "metadata": dict(metadata or {})}
     if model is not None:
@@ -108,7 +108,11 @@ def checkpoint_from_payload(payload: dict, name: str) -> Checkpoint:
         raise ValueError(f"{name} was written by a newer grutools (format version {payload['version']}).")
     checkpoint = Checkpoint(metadata=dict(payload.get("metadata", {})))
     if "config" in payload:
-        model = SequenceModel(**payload["config"])
+        config = dict(payload["config"])
+        try:
+            model = TokenModel(**config) if config.pop("model", None) == "token" else SequenceModel(**config)
+        except TypeError as error:
+            raise ValueError(f"{name}: its model settings are not a grutools model's: {error}") from error
         try:
             model.load_state_dict(payload["state_dict"])
         except (RuntimeError, KeyError) as error:

@@ -202,3 +202,62 @@ def chrono_init(core: nn.GRU | nn.LSTM, t_max: float, generator: torch.Generator
                 bias_ih[hidden:2 * hidden] = u.log()
                 bias_hh[hidden:2 * hidden] = 0.0
     return core
+
+
+class TokenModel(nn.Module):
+    """Tokens in, a distribution over the next token out: an embedding, a recurrent core, a linear head.
+
+    The character model of dashboard 10 (``grutools.text``): ids ``(batch, time)`` in, logits
+    ``(batch, time, vocab_size)`` out, the logits at step t scoring token t + 1. ``self.core`` is a FastGRU
+    (``"gru"``), ``nn.LSTM`` or ``nn.RNN``, batch-first, so that :func:`grutools.trace` finds it;
+    :func:`grutools.save` and :func:`grutools.load` store it like a :class:`SequenceModel`.
+
+    >>> model = TokenModel("gru", vocab_size=5, hidden_size=8, embedding_size=4, seed=0)
+    >>> model(torch.zeros(2, 7, dtype=torch.long)).shape
+    torch.Size([2, 7, 5])
+    """
+
+    def __init__(self, cell: str, vocab_size: int, hidden_size: int, embedding_size: int = 32, num_layers: int = 1,
+                 seed: int | None = None, vocabulary: str | list[str] | None = None) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}; got {cell!r}.")
+        for label, value in (("vocab_size", vocab_size), ("hidden_size", hidden_size),
+                             ("embedding_size", embedding_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{label} must be a positive integer; got {value!r}.")
+        if vocabulary is not None and len(vocabulary) != vocab_size:
+            raise ValueError(f"the vocabulary names {len(vocabulary)} tokens; vocab_size is {vocab_size}.")
+        self.vocabulary = None if vocabulary is None else list(vocabulary)  # token i's text, for hover labels
+        self.cell, self.vocab_size, self.hidden_size = cell, vocab_size, hidden_size
+        self.embedding_size, self.num_layers = embedding_size, num_layers
+        from .fast import FastGRU
+
+        with torch.random.fork_rng(enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.embed = nn.Embedding(vocab_size, embedding_size)
+            core_class = {"gru": FastGRU, "rnn": nn.RNN, "lstm": nn.LSTM}[cell]
+            self.core = core_class(embedding_size, hidden_size, num_layers=num_layers, batch_first=True)
+            self.head = nn.Linear(hidden_size, vocab_size)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (used by :func:`grutools.save`)."""
+        return {"model": "token", "cell": self.cell, "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
+                "embedding_size": self.embedding_size, "num_layers": self.num_layers,
+                **({"vocabulary": self.vocabulary} if self.vocabulary is not None else {})}
+
+    def forward(self, ids: Tensor, state=None, return_state: bool = False):
+        """Logits for the next token at every step; with ``return_state``, also the core's last state."""
+        if not isinstance(ids, Tensor) or ids.dtype not in (torch.int64, torch.int32) or ids.dim() != 2:
+            raise TypeError(f"ids must be an integer tensor (batch, time); got {getattr(ids, 'dtype', type(ids))} "
+                            f"{tuple(getattr(ids, 'shape', ()))}.")
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
+            raise ValueError(f"token ids must lie in 0..{self.vocab_size - 1}; got {int(ids.min())}..{int(ids.max())}.")
+        states, last = self.core(self.embed(ids), state)
+        logits = self.head(states)
+        return (logits, last) if return_state else logits
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

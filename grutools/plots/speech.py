@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
 from .base import BASELINE_COLOR, COLORS, GATE_SCALE, STATE_SCALE, base_layout, typed_array
 from .sketch import Sketch
 
 SPECTRUM_SCALE = "Viridis"  # dark (quiet) to yellow (loud), read in grey too
 # ten digits told apart: Okabe-Ito's eight, then two greys; the true digit is drawn thick
-DIGIT_COLORS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000", "#999999",
+DIGIT_COLORS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#6a3d9a", "#000000", "#999999",
                 "#882255"]
 
 

@@ -37,7 +37,7 @@ class Exploration:
         rnn: the recurrent layer's name when the model holds several.
         y, loss: a target for the whole batch and ``loss(model_output, y)``, for the gradient through time.
         feature_names: names of the input features (a DataFrame's columns by default), or for token ids the
-            vocabulary.
+            vocabulary (a ``TokenModel``'s own by default, e.g. the characters of dashboard 10's model).
         batch_first: whether the model takes ``(batch, time, ...)``; by default, what its recurrent layer takes.
     """
 
@@ -58,7 +58,8 @@ class Exploration:
         if isinstance(data, UserSequences):
             self.data = data
         elif is_token_ids(data) and not isinstance(model, (SequenceModel, *SUPPORTED)):
-            self.data = UserSequences.from_tokens(data, vocabulary=feature_names,  # for the model's embedding
+            names = feature_names if feature_names is not None else getattr(model, "vocabulary", None)
+            self.data = UserSequences.from_tokens(data, vocabulary=names,  # for the model's embedding
                                                   batch_first=self.batch_first)
         else:
             self.data = UserSequences.from_any(data, feature_names, sequence_id, batch_first=self.batch_first)
