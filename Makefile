@@ -68,7 +68,7 @@ data: install
 	@# dashboard 09: with RECORDINGS (FSDD's recordings/ folder, see data/README.md) the features are made anew too
 	$(BIN)/python -m grutools speech-data --quiet $(if $(RECORDINGS),--recordings "$(RECORDINGS)") \
 	  --out data/checkpoints/digits_gru.pt
-	@# dashboard 10: the corpus from this Python's standard library, its baselines, the character GRU (about 40 min)
+	@# dashboard 10: the corpus from this Python's standard library, its baselines, the character GRU (about 20 min)
 	$(BIN)/python -m grutools text-data --corpus --quiet --out data/checkpoints/text_gru.pt
 
 # The pre-computed multi-seed results (slow: about 15, 10, 5, 2, 4, 18, 3, 6, 4 and 8 minutes on 2 cores).

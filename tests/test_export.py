@@ -83,7 +83,7 @@ def test_a_gru_hears_exports_its_figures_and_a_recording_that_plays_from_the_pag
 def test_a_gru_reads_exports_its_coloured_text_and_figures(tmp_path):
     [page] = export(tmp_path, ["10_gru_reads.ipynb"], progress=False)
     text = page.read_text()
-    assert 'class="grutools-text"' in text and "span title=" not in text  # coloured text kept, values in titles
+    assert 'class="grutools-text"' in text and re.search(r'<span style="background:rgb\([^"]+\)" title="', text)
     assert "follow none of the five built-in patterns" in text and "What the shipped runs show" in text
     figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
     assert len(figures) >= 5

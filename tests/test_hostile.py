@@ -49,7 +49,7 @@ def hostile_updates(model_name: str, state: dict) -> list[dict]:
                          {"_options_labels": [str(i) for i in range(100_000)], "index": 99_999}]
     if model_name in BOOLS:
         return common + [{"value": "yes"}, {"value": 1}]
-    if model_name == "TextModel":
+    if model_name in ("TextModel", "TextareaModel"):
         return common + [{"value": "x" * 100_000}, {"value": 5}, {"placeholder": "hacked"}]
     if model_name == "FileUploadModel":  # dashboard 06: files arrive as a list of dicts with their bytes
         return common + [{"value": "a file"}, {"value": [{"name": "a.pt"}] * 5}, {"value": [{"name": 5, "content": "x"}]},

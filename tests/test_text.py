@@ -294,3 +294,18 @@ def test_explore_takes_the_character_model_with_its_characters_in_the_hover_labe
     labels = exploration.data.step_labels(exploration.data.sequences[0])
     assert labels[:2] == [f"token {VOCABULARY.index('i')} 'i'", f"token {VOCABULARY.index('f')} 'f'"]
     assert "'\\n'" in labels[-1]
+
+
+def test_dashboard_06_takes_the_character_model_and_a_csv_of_character_ids():
+    from grutools.apps import YourModelDashboard
+
+    dashboard = YourModelDashboard()
+    dashboard.use_model("text_gru.pt", CHECKPOINT.read_bytes())
+    assert "reading tokens" in dashboard.model_status.value and "0 to 96" in dashboard.model_status.value
+    dashboard.sequence_id.value = ""
+    ids = encode("def f(x):\n    return x\n").tolist()
+    dashboard.use_csv("chars.csv", ("token\n" + "\n".join(map(str, ids)) + "\n").encode())
+    data = dashboard.explorer.exploration.data
+    assert data.step_labels(data.sequences[0])[:2] == [f"token {ids[0]} 'd'", f"token {ids[1]} 'e'"]
+    dashboard.use_csv("bad.csv", b"token\n3\n500\n")
+    assert "500" in dashboard.csv_status.value

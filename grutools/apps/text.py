@@ -220,8 +220,8 @@ class PatternView:
             [f"On {HELD_OUT_CHARS:,} characters of test text, {self.share:.0%} of the {units} units follow none of the "
              f"five built-in patterns (|r| under {FOLLOWS:g} for every one)" + (f"; the rest follow: {named}." if named
                                                                                   else "."),
-             "Most units mean nothing nameable: what each does is spread over many. That is the limit of reading a "
-             "network unit by unit."], "<b>The honest part</b>"))
+             "Most units follow nothing that can be named here: whatever they track is not one of these patterns, or "
+             "is shared among many units. That is the limit of reading a network one unit at a time."], "<b>The honest part</b>"))
 
 
 class SampleView:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..core.models import TokenModel
 from ..core.tasks import DATA_DIR
 from ..yours.explore import Exploration
 from ..yours.sequences import SequenceDataError, UserSequences
@@ -125,6 +126,9 @@ class YourModelDashboard(widgets.VBox):
             data = self.data
             if isinstance(self.model, EmbeddedRecurrent):  # a text model: the CSV's one column is token ids
                 data = data.as_tokens(self.model.embedding.num_embeddings)
+            elif isinstance(self.model, TokenModel):  # a grutools token model: its own vocabulary in the labels
+                data = data.as_tokens(self.model.vocab_size)
+                data.vocabulary = data.vocabulary or self.model.vocabulary
             self.explorer = ModelExplorer(Exploration(self.model, data))
         except SequenceDataError as error:
             self.csv_status.error(f"{self._csv[0] if self._csv else 'The sequences'}: {error}")

@@ -85,6 +85,11 @@ def model_from_bytes(data: bytes, name: str = "the file", max_bytes: int | None 
         if checkpoint.model is None:
             raise ValueError(f"{name} is a grutools file with a training history but no model.")
         model = checkpoint.model
+        if not hasattr(model, "input_size"):  # a TokenModel: token ids in (dashboard 10's character model)
+            return check_finite(model, name), (
+                f"a grutools {model.cell.upper()} reading tokens ({model.num_layers} layer(s) of {model.hidden_size} "
+                f"units, {model.vocab_size} tokens): give your CSV one column of token ids, 0 to "
+                f"{model.vocab_size - 1}")
         return check_finite(model, name), (f"a grutools {model.cell.upper()} ({model.num_layers} layer(s) of "
                                            f"{model.hidden_size} units, {model.input_size} input features)")
     if isinstance(payload, nn.Module):  # weights_only never returns one; kept for clarity
