@@ -48,8 +48,9 @@ def kernel_times(rounds: int) -> dict[str, list[float]]:
 WATCH = """(selector) => {
   window.__shown = null;
   const seen = new MutationObserver(() => { seen.disconnect(); window.__shown = performance.now() - window.__t0; });
-  seen.observe(document.querySelector(selector), {subtree: true, childList: true, characterData: true,
-                                                 attributes: true});
+  // the widget's box, which keeps its element when the HTML inside it is replaced
+  seen.observe(document.querySelector(selector).parentElement, {subtree: true, childList: true,
+                                                                characterData: true, attributes: true});
   window.__t0 = performance.now();
 }"""
 SHOWN = "() => window.__shown"
@@ -70,12 +71,12 @@ def browser_times(changes: int) -> dict[str, list[float]]:
         wait_for_dashboard(page)
         wait_until_idle()
         unit = page.get_by_label("unit", exact=True)
-        menu = page.get_by_label("pattern")
+        menu = page.get_by_label("pattern", exact=True)
         patterns = ["bracket depth", "indentation level", "position in the line", "inside a comment",
                     "inside a string literal"]
         for change in range(changes):
             unit.fill(str(10 + change))
-            page.evaluate(WATCH, ".grutools-text pre")
+            page.evaluate(WATCH, ".grutools-text")
             unit.press("Enter")
             times["unit"].append(page.wait_for_function(SHOWN, timeout=30_000, polling=10).json_value())
             page.wait_for_timeout(500)

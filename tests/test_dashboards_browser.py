@@ -403,6 +403,16 @@ def test_training_with_care_runs_every_scenario_and_says_what_it_sees(open_dashb
     dashboard.assert_clean()
 
 
+def train_then_stop(page) -> None:
+    """Press the first Train, wait for the progress bar to move, press Stop, wait for the run's findings."""
+    page.get_by_role("button", name="Train").first.click()
+    page.wait_for_function("() => document.querySelector('.widget-hprogress .progress-bar') &&"
+                           "parseFloat(document.querySelector('.widget-hprogress .progress-bar').style.width) > 5",
+                           timeout=90_000)
+    page.get_by_role("button", name="Stop").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('It is now')", timeout=60_000)
+
+
 def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_dashboard, tmp_path):
     """Dashboard 09: pick a recording and hear it (the audio element plays), train and stop, upload a WAV."""
     dashboard = open_dashboard("09_gru_hears.ipynb")
@@ -424,12 +434,7 @@ def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_das
     # the microphone needs a secure page: localhost is one, so the button is on
     assert page.locator(".grutools-record").is_enabled()
     # train, then stop
-    page.get_by_role("button", name="Train").first.click()
-    page.wait_for_function("() => document.querySelector('.widget-hprogress .progress-bar') &&"
-                           "parseFloat(document.querySelector('.widget-hprogress .progress-bar').style.width) > 5",
-                           timeout=60_000)
-    page.get_by_role("button", name="Stop").first.click()
-    page.wait_for_function("() => document.body.innerText.includes('It is now')", timeout=60_000)
+    train_then_stop(page)
     assert "Stopped" in page.inner_text("body") or "stopped" in page.inner_text("body")
     # an upload: a WAV of a test recording, stereo at 16 kHz
     import numpy as np
@@ -463,8 +468,8 @@ def test_a_gru_reads_picks_a_unit_finds_a_pattern_writes_and_trains(open_dashboa
     # a character's value is on hover (its title), and each line's numbers are there for a screen reader
     assert page.locator(".grutools-text pre span[title]").first.get_attribute("title")
     assert page.locator(".grutools-sr").count() > 10
-    page.get_by_label("pattern").select_option(label="a regular expression")
-    expression = page.get_by_label("expression")
+    page.get_by_label("pattern", exact=True).select_option(label="a regular expression")
+    expression = page.get_by_label("expression", exact=True)
     expression.fill("([")
     page.get_by_role("button", name="Find units").click()
     page.wait_for_function("() => document.body.innerText.includes('does not compile')", timeout=30_000)
@@ -474,12 +479,7 @@ def test_a_gru_reads_picks_a_unit_finds_a_pattern_writes_and_trains(open_dashboa
     assert "follow none of the five built-in patterns" in page.inner_text("body")
     page.get_by_role("button", name="Write").click()
     page.wait_for_function("() => document.body.innerText.includes('500 characters at temperature')", timeout=30_000)
-    page.get_by_role("button", name="Train").first.click()
-    page.wait_for_function("() => document.querySelector('.widget-hprogress .progress-bar') &&"
-                           "parseFloat(document.querySelector('.widget-hprogress .progress-bar').style.width) > 5",
-                           timeout=90_000)
-    page.get_by_role("button", name="Stop").first.click()
-    page.wait_for_function("() => document.body.innerText.includes('It is now')", timeout=60_000)
+    train_then_stop(page)
     body = page.inner_text("body")
     assert "bits per character" in body and "What the shipped runs show" in body and "Traceback" not in body
     assert dashboard.outside == [] and dashboard.page_errors == []

@@ -64,3 +64,24 @@ def _one_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+def write_rows(path: str | Path, rows: Sequence[dict], fields: Sequence[str]) -> None:
+    """A study's rows as a CSV with the columns ``fields`` (floats to 4 decimals), creating the folder."""
+    import csv
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(fields))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def study_arguments(parser, steps: int, out: str) -> None:
+    """The options every study command takes: ``--seeds``, ``--steps``, ``--jobs``, ``--quiet``, ``--out``."""
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (weights and batches)")
+    parser.add_argument("--steps", type=int, default=steps, help=f"training steps per run (default: {steps})")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side in worker processes (default: 1)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--out", default=out, help="CSV to write")

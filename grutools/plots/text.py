@@ -55,7 +55,7 @@ def coloured_text(text: str, values: Sequence[float], label: str, gate: bool = F
     legend = ("0 white to 1 blue" if gate else "-1 red, 0 white, +1 blue")
     return (f'<div class="grutools-text" role="group" aria-label="{html.escape(label)}; colours: {legend}">'
             f'<div class="grutools-text-legend">{html.escape(label)}: {legend}; hover a character for its value</div>'
-            '<pre style="font-family:\'DejaVu Sans Mono\',Menlo,Consolas,monospace;font-size:13px;line-height:1.35;'
+            '<pre tabindex="0" style="font-family:\'DejaVu Sans Mono\',Menlo,Consolas,monospace;font-size:13px;line-height:1.35;'
             'white-space:pre;overflow-x:auto;max-height:420px;overflow-y:auto;border:1px solid #ddd;padding:6px;'
             'margin:4px 0">' + "".join(spans) + "</pre></div>")
 
@@ -65,19 +65,21 @@ SR_STYLE = ("<style>.grutools-sr{position:absolute;width:1px;height:1px;overflow
 
 
 def units_figure(ranked: Sequence[tuple[int, float]], pattern: str, count: int = 10, height: int = 340) -> go.Figure:
-    """The ``count`` units that follow ``pattern`` best: Pearson's r of each, as bars."""
+    """The ``count`` units that follow ``pattern`` best: Pearson's r of each, as bars. Written as JSON
+    (:class:`Sketch`): a change of pattern redraws it at once."""
+    from .sketch import Sketch
+
     top = list(ranked)[:count]
-    names = [f"unit {u}" for u, _ in top]
     r = [round(v, 3) for _, v in top]
-    figure = go.Figure(go.Bar(x=r, y=names, orientation="h", marker_color=[COLORS["gru"] if v >= 0 else
-                                                                          BASELINE_COLOR for v in r],
-                              text=[f"{v:+.2f}" for v in r], textposition="outside",
-                              hovertemplate="%{y}: r = %{x:.2f}<extra></extra>"))
-    figure.update_layout(**base_layout(title=_title(f"Units that follow “{pattern}” (held-out text)"), height=height,
-                                       margin=dict(l=80, r=30, t=60, b=50),
-                                       xaxis=dict(title="Pearson's r with the pattern", range=[-1.05, 1.05]),
-                                       yaxis=dict(autorange="reversed")))
-    return figure
+    sketch = Sketch(rows=1, cols=1)
+    sketch.add(dict(type="bar", x=r, y=[f"unit {u}" for u, _ in top], orientation="h",
+                    marker=dict(color=[COLORS["gru"] if v >= 0 else BASELINE_COLOR for v in r]),
+                    text=[f"{v:+.2f}" for v in r], textposition="outside",
+                    hovertemplate="%{y}: r = %{x:.2f}<extra></extra>"))
+    sketch.xaxis().update(title=dict(text="Pearson's r with the pattern"), range=[-1.05, 1.05])
+    sketch.yaxis().update(autorange="reversed")
+    return sketch.figure(**base_layout(title=_title(f"Units that follow “{pattern}” (held-out text)"), height=height,
+                                       margin=dict(l=80, r=30, t=60, b=50)))
 
 
 def followers_figure(best_r: Sequence[float], threshold: float, height: int = 340) -> go.Figure:

@@ -43,6 +43,8 @@ def _speech_study(args: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Add ``speech-data`` and ``speech-study`` to the parser's subcommands."""
+    from ..lessons.studies import study_arguments
+
     p = commands.add_parser("speech-data", help="the spoken digits' features and the shipped GRU (dashboard 09)",
                             description="With --recordings, compute the log-mel features of the Free Spoken Digit "
                                         "Dataset's WAV files into data/speech/ (and copy its test recordings there); "
@@ -60,10 +62,6 @@ def add_commands(commands) -> None:
                             description="Train a GRU, an LSTM, a tanh RNN, an order-blind mean of frames, and a GRU "
                                         "on reversed and on shuffled frames, over seeds; then a GRU without each "
                                         "speaker in turn. Writes each run's test accuracy to two CSVs (dashboard 09).")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (weights and batches)")
-    p.add_argument("--steps", type=int, default=1500, help="training steps per run (default: 1500)")
-    p.add_argument("--jobs", type=int, default=1, help="runs side by side in worker processes (default: 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--out", default="data/results/speech_order.csv", help="CSV of the order study")
+    study_arguments(p, 1500, "data/results/speech_order.csv")
     p.add_argument("--speakers-out", default="data/results/speech_speakers.csv", help="CSV of the speaker study")
     p.set_defaults(run=_speech_study)

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..core.models import SequenceModel
 from ..core.training import History, train
-from ..lessons.studies import read_rows, run_jobs
+from ..lessons.studies import read_rows, run_jobs, write_rows
 from .digits import SPEAKERS, SpokenDigits, accuracy
 
 LR = 3e-3
@@ -94,17 +94,6 @@ ORDER_FIELDS = ("model", "seed", "steps", "parameters", "accuracy", "seconds")
 SPEAKER_FIELDS = ("speaker", "seed", "steps", "accuracy")
 
 
-def _write(rows: list[dict], fields, out) -> None:
-    import csv
-
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-
-
 def speech_study(seeds=(0, 1, 2), steps: int = STUDY_STEPS, jobs: int = 1, progress: bool = True,
                  order_out: str | Path | None = None, speakers_out: str | Path | None = None
                  ) -> tuple[list[dict], list[dict]]:
@@ -116,9 +105,9 @@ def speech_study(seeds=(0, 1, 2), steps: int = STUDY_STEPS, jobs: int = 1, progr
     done = run_jobs(speaker_run, speaker_runs, jobs, progress, label=lambda run: f"without {run[0]}, seed {run[1]}")
     speakers = [done[run] for run in speaker_runs]
     if order_out:
-        _write(order, ORDER_FIELDS, order_out)
+        write_rows(order_out, order, ORDER_FIELDS)
     if speakers_out:
-        _write(speakers, SPEAKER_FIELDS, speakers_out)
+        write_rows(speakers_out, speakers, SPEAKER_FIELDS)
     return order, speakers
 
 

@@ -52,6 +52,8 @@ def _text_study(args: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Add ``text-data`` and ``text-study`` to the parser's subcommands."""
+    from ..lessons.studies import study_arguments
+
     p = commands.add_parser("text-data", help="the text corpus, its baselines and the shipped character GRU (10)",
                             description="With --corpus, write data/text/ from this Python's standard library; then "
                                         "count the baselines on it and train the shipped character GRU.")
@@ -71,9 +73,5 @@ def add_commands(commands) -> None:
                             description="Train a character GRU of 128 units and an LSTM of as many parameters on the "
                                         "shipped corpus over seeds; write each run's test bits per character and "
                                         "step time to a CSV (dashboard 10).")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (weights and batches)")
-    p.add_argument("--steps", type=int, default=1500, help="training steps per run (default: 1500)")
-    p.add_argument("--jobs", type=int, default=1, help="runs side by side in worker processes (default: 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--out", default="data/results/text_study.csv", help="CSV to write")
+    study_arguments(p, 1500, "data/results/text_study.csv")
     p.set_defaults(run=_text_study)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..core.models import TokenModel
 from ..core.training import History, train
-from ..lessons.studies import read_rows, run_jobs
+from ..lessons.studies import read_rows, run_jobs, write_rows
 from .corpus import VOCABULARY, load_text
 from .language import CharText, bits_per_char, char_model
 from .ngram import KneserNey, unigram_bits
@@ -65,18 +65,11 @@ FIELDS = ("cell", "seed", "hidden", "parameters", "steps", "test_bpc", "ms_per_s
 def text_study(seeds=(0, 1, 2), steps: int = STUDY_STEPS, jobs: int = 1, progress: bool = True,
                out: str | Path | None = None, baselines_out: str | Path | None = None) -> list[dict]:
     """The GRU and the LSTM over ``seeds``, and the baselines; written to ``out`` and ``baselines_out``."""
-    import csv
-
     runs = [(cell, seed, steps) for cell in ("gru", "lstm") for seed in seeds]
     done = run_jobs(study_run, runs, jobs, progress, label=lambda run: f"{run[0]}, seed {run[1]}")
     rows = [done[run] for run in runs]
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FIELDS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
+        write_rows(out, rows, FIELDS)
     if baselines_out:
         Path(baselines_out).write_text(json.dumps(baselines(), indent=1) + "\n")
     return rows
