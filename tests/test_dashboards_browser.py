@@ -483,3 +483,19 @@ def test_a_gru_reads_picks_a_unit_finds_a_pattern_writes_and_trains(open_dashboa
     body = page.inner_text("body")
     assert "bits per character" in body and "What the shipped runs show" in body and "Traceback" not in body
     assert dashboard.outside == [] and dashboard.page_errors == []
+
+
+def test_the_microphone_button_is_off_on_a_page_that_is_not_secure_and_says_why(browser, server):
+    """Browsers give the microphone only to secure pages (localhost, HTTPS). A class served over plain http from
+    another machine is not one: the page is made to look like that one, and the button must be off and say why."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.add_init_script("Object.defineProperty(window, 'isSecureContext', {get: () => false});")
+        page.goto(dashboard_url(server, "09_gru_hears.ipynb"), wait_until="commit")
+        wait_for_dashboard(page)
+        page.wait_for_selector(".grutools-record")
+        assert page.locator(".grutools-record").is_disabled()
+        note = page.inner_text(".grutools-record-note")
+        assert "localhost or HTTPS" in note and "Upload a WAV instead" in note
+    finally:
+        page.close()

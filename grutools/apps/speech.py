@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..speech.audio import HOP, RATE, AudioError, decibels, from_decibels, mel_frequencies, read_audio, wav_bytes
-from ..speech.belief import belief_sentences, settling_sentences, test_settling
+from ..speech.belief import belief_sentences, settling_over_tests, settling_sentences
 from ..speech.digits import DIGIT_NAMES, SPEAKERS, SpokenDigits, confusion, listen_path, predict
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, panel_layout, row_layout
 from .figures import PLOT_CLASS, show_figure
@@ -196,7 +196,7 @@ class ConfusionView:
             ["Each row is a digit said (30 recordings, 5 by each speaker); each column, the digit the GRU named. "
              "The diagonal is right."]
             + (["The mistakes it makes most: " + "; ".join(listed) + "."] if listed else ["No mistakes at all."])
-            + settling_sentences(test_settling(model, self.task)), "<b>Where it goes wrong, and when it knows</b>")
+            + settling_sentences(settling_over_tests(model, self.task)), "<b>Where it goes wrong, and when it knows</b>")
 
 
 class SpeechExplorer:

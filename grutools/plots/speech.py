@@ -115,7 +115,7 @@ def study_figure(summary: Mapping[str, tuple[float, float, float, int]], title: 
     mean = [summary[n][0] for n in names]
     figure = go.Figure(go.Bar(
         x=mean, y=names, orientation="h", marker_color=COLORS["gru"], text=[f"{100 * m:.1f}%" for m in mean],
-        textposition="inside", insidetextanchor="end", textfont=dict(color="white"),
+        textposition="inside", insidetextanchor="start", textfont=dict(color="white"),  # clear of the error bar
         error_x=dict(type="data", symmetric=False, array=[summary[n][2] - summary[n][0] for n in names],
                      arrayminus=[summary[n][0] - summary[n][1] for n in names], color="#000000"),
         customdata=[[summary[n][1], summary[n][2], summary[n][3]] for n in names],
@@ -123,5 +123,5 @@ def study_figure(summary: Mapping[str, tuple[float, float, float, int]], title: 
                       "%{customdata[2]} runs)<extra></extra>"))
     figure.update_layout(**base_layout(title=_title(title), height=height, margin=dict(l=190, r=30, t=60, b=60),
                                        xaxis=dict(title=axis, range=[0, 1], tickformat=".0%"),
-                                       yaxis=dict(autorange="reversed")))
+                                       yaxis=dict(autorange="reversed", ticksuffix="  ")))
     return figure

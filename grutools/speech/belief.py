@@ -67,7 +67,7 @@ def belief_sentences(probabilities, true_digit: int | None = None) -> list[str]:
 
 
 @torch.no_grad()
-def test_settling(model, task: SpokenDigits) -> list[tuple[int, Settling]]:
+def settling_over_tests(model, task: SpokenDigits) -> list[tuple[int, Settling]]:
     """``(digit said, Settling)`` for every test recording."""
     from .digits import predict
 

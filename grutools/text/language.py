@@ -87,8 +87,8 @@ def bits_per_char(model: nn.Module, text: str) -> float:
     :data:`VOCABULARY`). Characters outside the vocabulary count as :data:`OOV`.
 
     >>> model = TokenModel("gru", len(VOCABULARY), 8, seed=0)
-    >>> round(bits_per_char(model, "def f(x):\\n    return x\\n"), 1)  # untrained: about log2(97)
-    6.6
+    >>> abs(bits_per_char(model, "def f(x):\\n    return x\\n") - math.log2(len(VOCABULARY))) < 0.5  # untrained
+    True
     """
     if not isinstance(text, str) or len(text) < 2:
         raise ValueError("bits_per_char needs a string of at least two characters.")
