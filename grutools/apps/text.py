@@ -182,12 +182,8 @@ class PatternView:
             return
         reading = self.reader.reading(text)
         ranked = pattern_units(reading.hidden, signal)
-        figure = units_figure(ranked, name)
-        if self.plot is None:
-            self.plot = show_figure(None, figure)
-            self.plot.add_class(PLOT_CLASS)
-        else:
-            self.plot = show_figure(self.plot, figure)
+        self.plot = show_figure(self.plot, units_figure(ranked, name))
+        self.plot.add_class(PLOT_CLASS)
         self.best = ranked[0][0]
         self.show_best.disabled = False
         self.best_text.value = self.read_view.colour(reading, text, self.best) + findings_html(

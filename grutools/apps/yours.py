@@ -126,9 +126,8 @@ class YourModelDashboard(widgets.VBox):
             data = self.data
             if isinstance(self.model, EmbeddedRecurrent):  # a text model: the CSV's one column is token ids
                 data = data.as_tokens(self.model.embedding.num_embeddings)
-            elif isinstance(self.model, TokenModel):  # a grutools token model: its own vocabulary in the labels
+            elif isinstance(self.model, TokenModel):  # a grutools token model (Exploration labels its tokens)
                 data = data.as_tokens(self.model.vocab_size)
-                data.vocabulary = data.vocabulary or self.model.vocabulary
             self.explorer = ModelExplorer(Exploration(self.model, data))
         except SequenceDataError as error:
             self.csv_status.error(f"{self._csv[0] if self._csv else 'The sequences'}: {error}")

@@ -58,13 +58,14 @@ class Exploration:
         if isinstance(data, UserSequences):
             self.data = data
         elif is_token_ids(data) and not isinstance(model, (SequenceModel, *SUPPORTED)):
-            names = feature_names if feature_names is not None else getattr(model, "vocabulary", None)
-            self.data = UserSequences.from_tokens(data, vocabulary=names,  # for the model's embedding
+            self.data = UserSequences.from_tokens(data, vocabulary=feature_names,  # for the model's embedding
                                                   batch_first=self.batch_first)
         else:
             self.data = UserSequences.from_any(data, feature_names, sequence_id, batch_first=self.batch_first)
         if isinstance(model, (SequenceModel, *SUPPORTED)):
             self.data.check_width(self.layer.input_size)
+        if self.data.tokens and self.data.vocabulary is None and getattr(model, "vocabulary", None):
+            self.data.vocabulary = list(model.vocabulary)  # a TokenModel names its tokens (hover labels)
         self._embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
         if self.data.tokens and len(self._embeddings) == 1:  # ids past the vocabulary: said here, not as an IndexError
             self.data.check_tokens(self._embeddings[0].num_embeddings)

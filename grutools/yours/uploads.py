@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..core.io import FORMAT, MAX_BYTES, checkpoint_from_payload, read_untrusted
+from ..core.models import TokenModel
 from ..core.resources import root
 
 DEFAULT_LIMITS = {"max_model_mb": 20, "max_csv_mb": 5}
@@ -85,7 +86,7 @@ def model_from_bytes(data: bytes, name: str = "the file", max_bytes: int | None 
         if checkpoint.model is None:
             raise ValueError(f"{name} is a grutools file with a training history but no model.")
         model = checkpoint.model
-        if not hasattr(model, "input_size"):  # a TokenModel: token ids in (dashboard 10's character model)
+        if isinstance(model, TokenModel):  # token ids in (dashboard 10's character model)
             return check_finite(model, name), (
                 f"a grutools {model.cell.upper()} reading tokens ({model.num_layers} layer(s) of {model.hidden_size} "
                 f"units, {model.vocab_size} tokens): give your CSV one column of token ids, 0 to "
