@@ -197,19 +197,6 @@ def _build(args: argparse.Namespace) -> int:
     return 0 if agrees else 1
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from .classroom.serve import class_settings, serve
-
-    extra = class_settings(args.max_kernels, args.pool_size, args.lesson, args.class_size)
-    return serve(port=args.port, ip=args.ip, extra_args=extra + args.voila_args)
-
-
-def _lab(args: argparse.Namespace) -> int:
-    from .classroom.serve import lab
-
-    return lab(args.folder, extra_args=(["--no-browser"] if args.no_browser else []) + args.lab_args)
-
-
 def _export(args: argparse.Namespace) -> int:
     from .classroom.export import export
 
@@ -347,29 +334,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="compile again even if an up-to-date build exists")
     p.set_defaults(run=_build)
 
-    p = commands.add_parser("serve", help="serve the dashboards with Voila (from any folder)",
-                            description="Serve every dashboard with Voila, with grutools' own template and classroom "
-                                        "settings (the shipped voila.json). Students open http://SERVER:PORT/. "
-                                        "Anything after -- goes to Voila as it is.")
-    p.add_argument("--port", type=port_number, default=8866, help="port (default: 8866)")
-    p.add_argument("--ip", default="127.0.0.1",
-                   help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for a classroom)")
-    p.add_argument("--max-kernels", type=int, help="most dashboards open at once (default: voila.json's, 40)")
-    p.add_argument("--pool-size", type=int, help="pre-heated kernels per dashboard (default: 1)")
-    p.add_argument("--lesson", help="the dashboard the class will open, e.g. 02_gates_over_time (with --class-size)")
-    p.add_argument("--class-size", type=int, help="students in the lesson: that many pre-heated kernels for it")
-    p.add_argument("voila_args", nargs="*", help=argparse.SUPPRESS)
-    p.set_defaults(run=_serve)
-
-    p = commands.add_parser("lab", help="copy the notebooks into a folder of yours and open JupyterLab there",
-                            description="Copy the dashboards' notebooks into FOLDER (a notebook already there is kept, "
-                                        "so your edits survive) and open JupyterLab in it. Anything after -- goes to "
-                                        "JupyterLab as it is.")
-    p.add_argument("folder", nargs="?", default="grutools-notebooks", help="where (default: ./grutools-notebooks)")
-    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
-    p.add_argument("lab_args", nargs="*", help=argparse.SUPPRESS)
-    p.set_defaults(run=_lab)
-
     p = commands.add_parser("export", help="static HTML copies of the dashboards, for a course page",
                             description="Run every dashboard once and write a static HTML page of each (narrative, "
                                         "interactive plotly figures, findings; no controls, no kernel) plus "
@@ -383,9 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Print what a file written by 'train' or grutools.save holds.")
     p.add_argument("path", help="a .pt file written by grutools")
     p.set_defaults(run=_info)
+    from .classroom.commands import add_commands as add_class_commands  # serve, lab
     from .speech.commands import add_commands  # speech-data, speech-study (dashboard 09)
     from .text.commands import add_commands as add_text_commands  # text-data, text-study (dashboard 10)
 
+    add_class_commands(commands, port_number)
     add_commands(commands)
     add_text_commands(commands)
     return parser

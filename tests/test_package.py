@@ -78,6 +78,7 @@ def package():
 def test_the_wheel_carries_everything_needed_at_run_time(package):
     names = set(zipfile.ZipFile(package["wheel"]).namelist())
     assert "grutools/core/csrc/fast_gru.cpp" in names
+    assert "grutools/classroom/teacher.html" in names  # the teacher's page of the class's predictions
     for name in tracked("data") | tracked("notebooks") | {"voila.json"}:
         assert f"grutools/_shipped/{name}" in names, f"{name} is missing from the wheel"
     data = next(n.split("/data/", 1)[0] for n in names if ".data/data/" in n)

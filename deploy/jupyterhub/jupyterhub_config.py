@@ -16,7 +16,8 @@ Install on the server, into the environment the hub runs from::
 
 Settings you may change without editing this file (environment variables of the hub):
 ``GRUTOOLS_HUB_MEM_LIMIT`` (default ``1G`` per student), ``GRUTOOLS_HUB_CPU_LIMIT`` (``1``),
-``GRUTOOLS_HUB_IDLE_TIMEOUT`` (seconds, ``3600``), ``GRUTOOLS_HUB_PORT`` (``8000``).
+``GRUTOOLS_HUB_IDLE_TIMEOUT`` (seconds, ``3600``), ``GRUTOOLS_HUB_PORT`` (``8000``), ``GRUTOOLS_HUB_TALLY``
+(the shared SQLite file of the class's predictions; unset: none is kept).
 Choose a real authenticator for a class (your institution's OAuth, or TLJH's
 FirstUseAuthenticator): the default here is PAM, the machine's own user accounts.
 """
@@ -40,7 +41,7 @@ except ImportError:
     c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"  # passes them on, enforces neither
 c.Spawner.cmd = hub.single_user_command()
 c.Spawner.args = hub.single_user_args()
-c.Spawner.environment = hub.single_user_environment()
+c.Spawner.environment = hub.single_user_environment(tally=os.environ.get("GRUTOOLS_HUB_TALLY"))
 c.Spawner.notebook_dir = hub.notebook_dir()
 c.Spawner.default_url = hub.LANDING
 c.Spawner.mem_limit = os.environ.get("GRUTOOLS_HUB_MEM_LIMIT", "1G")  # a kernel with torch: 240-330 MB

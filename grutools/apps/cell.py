@@ -22,6 +22,7 @@ from ..plots import NAMES, cell_step_figure, unit_sequence_figure
 from .common import LABEL_STYLE, StatusLine, control_layout, guarded, panel_layout, row_layout
 from .figures import show_figure
 from .guard import protect
+from .predict import Asking
 
 PANEL = panel_layout("330px")
 SLIDER = dict(style=LABEL_STYLE, layout=control_layout(), continuous_update=True, readout_format=".2f")
@@ -82,7 +83,7 @@ def units_table_html(step, h_prev: list[float], selected: int) -> str:
     return (f'<table style="border-collapse:collapse;font-size:14px"><tr><th></th>{header}</tr>{body}</table>')
 
 
-class GRUCellExplorer:
+class GRUCellExplorer(Asking):
     """Three views of one small GRU: ``step_view`` (one step), ``sequence_view`` (50 steps of one unit
     beside a tanh RNN) and ``parameter_view`` (parameter counts). Display each in its own cell.
 

@@ -55,12 +55,18 @@ def single_user_args(settings: dict | None = None) -> list[str]:
             for key, value in values.items()]
 
 
-def single_user_environment(threads: int = 1) -> dict[str, str]:
-    """Environment of a student's server and its kernels: our template on ``JUPYTER_PATH``, one torch thread."""
+def single_user_environment(threads: int = 1, tally: str | None = None) -> dict[str, str]:
+    """Environment of a student's server and its kernels: our template on ``JUPYTER_PATH``, one torch thread.
+
+    ``tally``: the class's predictions go to this SQLite file, on a path every student's server can write
+    (docs/teachers.md, "Predict, then check on a hub")."""
+    from ..core.tally import TALLY
     from .serve import environment
 
     env = {key: value for key, value in environment(base={}).items()}
     env.update(OMP_NUM_THREADS=str(threads), GRUTOOLS_TORCH_THREADS=str(threads))
+    if tally:
+        env[TALLY] = tally
     return env
 
 

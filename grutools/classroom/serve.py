@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..core.resources import notebook_names, notebooks_dir, root
+from ..core.resources import cache_dir, notebook_names, notebooks_dir, root
+from ..core.tally import QUESTIONS, TALLY, Tally, TallyError
 from .template import SERVED, prepare
 
 
@@ -69,12 +70,42 @@ def voila_command(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str]
             "--no-browser", *(extra_args or [])]
 
 
-def serve(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None = None) -> int:
-    """Serve every dashboard with Voilà until interrupted; returns Voilà's exit code."""
+def default_tally() -> Path:
+    """Where ``grutools serve`` keeps the class's predictions unless told: the server's folder in grutools' cache."""
+    return cache_dir() / "server" / "tally.sqlite3"
+
+
+def class_environment(tally: str | os.PathLike | None = None, questions: bool = True, base: dict | None = None) -> dict:
+    """:func:`environment`, plus the class's tally (``$GRUTOOLS_TALLY``) and whether the dashboards ask questions."""
+    env = environment(base=base)
+    env[TALLY] = str(Path(tally or default_tally()).expanduser().resolve())
+    env[QUESTIONS] = "on" if questions else "off"
+    return env
+
+
+def serve(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None = None,
+          tally: str | os.PathLike | None = None, questions: bool = True) -> int:
+    """Serve every dashboard with Voilà until interrupted; returns Voilà's exit code.
+
+    The class's predictions are kept in ``tally`` (default :func:`default_tally`); the teacher's page's
+    address, with its token, is printed. ``questions=False`` turns every dashboard's questions off."""
+    from .teacher import teacher_token
+
     command = voila_command(port, ip, extra_args)
-    print(f"grutools: serving the dashboards on http://{'127.0.0.1' if ip in ('0.0.0.0', '::') else ip}:{port}/ "
+    env = class_environment(tally, questions)
+    try:
+        Tally(env[TALLY])
+        token = teacher_token(env[TALLY])
+    except (TallyError, OSError) as error:
+        print(f"grutools: {error}. Give a folder you can write with --tally PATH.", file=sys.stderr, flush=True)
+        return 2
+    host = '127.0.0.1' if ip in ('0.0.0.0', '::') else ip
+    print(f"grutools: serving the dashboards on http://{host}:{port}/ "
           f"(Ctrl-C or SIGTERM stops it and its kernels). Settings: {root() / 'voila.json'}", flush=True)
-    code = _run(command, cwd=root(), env=environment())
+    print(f"grutools: the teacher's page (keep this address to yourself): http://{host}:{port}/teacher?token={token}\n"
+          f"grutools: the class's predictions are kept in {env[TALLY]}"
+          + ("" if questions else "; the dashboards ask no questions (--no-questions)") + ".", flush=True)
+    code = _run(command, cwd=root(), env=env)
     for folder in remove_stale_connection_folders():  # what a Voila that had to be killed could not remove itself
         print(f"grutools: removed {folder}, the kernel connection folder of the server that was killed.", flush=True)
     return code

@@ -10,8 +10,9 @@ other text over 1 kB; images and fonts are already compressed), which cuts those
 kernel connection files with its process id, and a new server removes the folders of
 servers that are gone (a killed server never runs its own clean-up; ``grutools serve``
 removes the folder of a server it had to kill). Its kernels end
-with it by themselves (ipykernel watches ``JPY_PARENT_PID``), and its folder goes after its kernels. Everything else is
-Voilà's, settings (``voila.json``) included.
+with it by themselves (ipykernel watches ``JPY_PARENT_PID``), and its folder goes after its kernels.
+It serves the teacher's page (:mod:`.teacher`) where ``$GRUTOOLS_TALLY`` names the class's tally.
+Everything else is Voilà's, settings (``voila.json``) included.
 
 Run it as ``python -m grutools.classroom.voila_app NOTEBOOKS [voila options]``.
 """
@@ -27,7 +28,9 @@ from jupyter_core.utils import run_sync
 from tornado.web import GZipContentEncoding
 from voila.app import Voila
 
+from ..core.tally import TALLY, Tally, TallyError
 from .serve import OWNER, child_processes, end_processes, remove_stale_connection_folders
+from .teacher import teacher_handlers, teacher_token
 
 
 class CompressedVoila(Voila):
@@ -45,7 +48,19 @@ class CompressedVoila(Voila):
         (Path(self.connection_dir) / OWNER).write_text(str(os.getpid()))
         for folder in remove_stale_connection_folders(Path(self.connection_dir_root)):
             self.log.info("grutools: removed %s, left by a server that was killed", folder)
-        return super().init_handlers()
+        return self._teacher_handlers() + super().init_handlers()
+
+    def _teacher_handlers(self) -> list:
+        """The teacher's page, where the server keeps a tally of the class's predictions (``$GRUTOOLS_TALLY``)."""
+        path = os.environ.get(TALLY)
+        if not path:
+            return []
+        try:
+            tally = Tally(path)
+            return teacher_handlers(self.server_url, tally, teacher_token(path))
+        except (TallyError, OSError) as error:
+            self.log.error("grutools: no teacher's page: %s", error)
+            return []
 
     def stop(self):
         # Voila removes its connection folder first, then shuts its kernels down. A kernel still starting then

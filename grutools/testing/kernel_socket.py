@@ -138,5 +138,32 @@ class KernelSocket:
             return True
         return False
 
+    def update(self, comm_id: str, state: dict) -> str:
+        """Send a widget update as the page does when a control changes; returns its message id."""
+        return self.send("comm_msg", {"comm_id": comm_id, "data": {"method": "update", "state": state,
+                                                                    "buffer_paths": []}})
+
+    def click(self, comm_id: str) -> str:
+        """Click a button as the page does; returns the message id."""
+        return self.send("comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}})
+
     def close(self) -> None:
         self.connection.close()
+
+
+def page_questions(states: dict) -> list[dict]:
+    """The prediction questions among a page's widget ``states`` (see :class:`grutools.apps.predict.Question`).
+
+    Each is a dict of comm ids, ``answer``, ``commit``, ``check``, ``again``, ``explanation``, and its ``prompt`` text."""
+    def child(comm_id: str, index: int) -> str:
+        return states[comm_id]["state"]["children"][index].removeprefix("IPY_MODEL_")
+
+    found = []
+    for comm_id, model in states.items():
+        if "grutools-question" in model["state"].get("_dom_classes", ()):
+            body = child(comm_id, 1)
+            prompt, answer, buttons, explanation = (child(body, i) for i in range(4))
+            commit, check, again = (child(buttons, i) for i in range(3))
+            found.append({"answer": answer, "commit": commit, "check": check, "again": again,
+                          "explanation": explanation, "prompt": states[prompt]["state"]["value"]})
+    return found

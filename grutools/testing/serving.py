@@ -45,14 +45,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def voila_server(port: int | None = None, extra_args: list[str] | None = None, timeout: float = 60.0,
-                 log_path: str | os.PathLike | None = None) -> Iterator[str]:
-    """Serve the dashboards as ``grutools serve`` does (same command, folder and environment); yield the base URL."""
+                 log_path: str | os.PathLike | None = None, env: dict | None = None) -> Iterator[str]:
+    """Serve the dashboards as ``grutools serve`` does (same command, folder and environment); yield the base URL.
+
+    ``env`` adds to the server's environment (e.g. ``GRUTOOLS_TALLY``, the class's tally)."""
     from ..classroom.serve import environment, voila_command
 
     port = port or free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(voila_command(port, "127.0.0.1", extra_args), cwd=root(), stdout=log,
-                               stderr=subprocess.STDOUT, env=environment())
+                               stderr=subprocess.STDOUT, env={**environment(), **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

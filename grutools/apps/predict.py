@@ -1,0 +1,244 @@
+"""Predict, then check: a question asked just before the experiment that answers it, enforced in the kernel.
+
+A student first commits to a prediction (a choice, or a number on a slider), and only
+then may ask for the check. The check is computed from *this page's* state: the
+numbers its controls set, the run its student trained. Where that run has not
+happened yet, the check says what to do first and reveals nothing. A prediction the
+page's numbers do not bear out gets an explanation with those numbers, never a red
+cross; after the check the student may predict again.
+
+The order is the kernel's, not the page's: the check button is disabled until a
+prediction is committed (:mod:`.guard` refuses a click on a disabled button), the
+choice is disabled once committed, and :meth:`Question.check` refuses again on its own.
+Under ``grutools serve`` each commitment is also the page's one anonymous vote on the
+question (:mod:`grutools.core.tally`), which the teacher's page counts.
+
+A question folds away; ``GRUTOOLS_QUESTIONS=off`` (``grutools serve --no-questions``)
+turns every question off for a whole server, for a demo.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+
+from ..core.tally import QUESTIONS, TallyError, class_tally
+from .common import StatusLine, guarded
+from .guard import protect
+
+log = logging.getLogger("grutools.predict")
+PAGE = secrets.token_hex(8)  # this kernel's page (Voilà starts one kernel per page): the only id a vote carries
+BUTTON = dict(width="auto", min_width="170px", margin="2px 8px 4px 0")  # the layout of each of the three buttons
+
+
+def questions_on() -> bool:
+    """Whether this server asks questions (``$GRUTOOLS_QUESTIONS`` is not ``off``)."""
+    return os.environ.get(QUESTIONS, "on").strip().lower() not in ("off", "0", "no", "false")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A prediction on a slider: its range, step and unit, and how close counts as right."""
+
+    low: float
+    high: float
+    step: float
+    start: float
+    tolerance: float
+    unit: str = ""
+
+    def label(self, value: float) -> str:
+        decimals = max(0, -int(math.floor(math.log10(self.step)))) if self.step < 1 else 0
+        return f"{value:.{decimals}f}{(' ' + self.unit) if self.unit else ''}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the page measured: the answer (one of the choices, or a number) and why, with its numbers."""
+
+    answer: str | float
+    explanation: str
+
+
+class Question:
+    """One prediction question; :attr:`view` is the widget to place before the experiment that answers it.
+
+    ``check()`` computes the answer from the page's state: a :class:`Check`, or a sentence saying what
+    the student must do first (e.g. press *Train*). ``expected`` is the answer key for the teacher's page
+    and the lesson plan: what this machine's runs gave."""
+
+    def __init__(self, key: str, dashboard: str, prompt: str, check: Callable[[], Check | str], expected: str,
+                 choices: list[str] | None = None, number: Number | None = None) -> None:
+        if (choices is None) == (number is None):
+            raise ValueError("a question takes either choices or a number, not both.")
+        self.key, self.dashboard, self.prompt, self.expected = f"{dashboard}/{key}", dashboard, prompt, expected
+        self.choices, self.number, self._check = choices, number, check
+        self.committed: str | float | None = None
+        self.revealed: Check | None = None
+        self.status = StatusLine()
+        guard = guarded(self.status)
+        if choices is not None:
+            self.answer = widgets.RadioButtons(options=choices, value=None, description="My prediction",
+                                               style={"description_width": "initial"},
+                                               layout=widgets.Layout(width="auto"))
+        else:
+            self.answer = widgets.FloatSlider(value=number.start, min=number.low, max=number.high, step=number.step,
+                                              description="My prediction", style={"description_width": "initial"},
+                                              layout=widgets.Layout(width="420px"), continuous_update=False,
+                                              readout_format=f".{max(0, -int(math.floor(math.log10(number.step))))}f")
+        self.commit_button = widgets.Button(description="Commit my prediction", button_style="primary",
+                                            layout=widgets.Layout(**BUTTON))
+        self.check_button = widgets.Button(description="Check it on this page", disabled=True, icon="search",
+                                           layout=widgets.Layout(**BUTTON))
+        self.again_button = widgets.Button(description="Predict again", disabled=True, icon="redo",
+                                           layout=widgets.Layout(**BUTTON))
+        self.commit_button.on_click(guard(lambda _: self.commit()))
+        self.check_button.on_click(guard(lambda _: self.check()))
+        self.again_button.on_click(guard(lambda _: self.again()))
+        self.explanation = widgets.HTML("", layout=widgets.Layout(width="100%"))
+        self.fold = widgets.ToggleButton(value=True, description="Hide the question", icon="chevron-up",
+                                         tooltip="Fold this question away (or open it again)",
+                                         layout=widgets.Layout(width="auto"))
+        self.fold.observe(lambda change: self._show(change["new"]), names="value")
+        self.body = widgets.VBox([
+            widgets.HTML(f'<div class="grutools-question-prompt" style="font-size:16px;line-height:1.4">'
+                         f'{html.escape(prompt)}</div>'),
+            self.answer,
+            widgets.HBox([self.commit_button, self.check_button, self.again_button],
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            self.explanation, self.status,
+        ])
+        header = widgets.HBox([widgets.HTML('<b style="font-size:15px;margin-right:12px">Predict, then check</b>'),
+                               self.fold], layout=widgets.Layout(align_items="center"))
+        self.view = widgets.VBox([header, self.body], layout=widgets.Layout(
+            border="1px solid #b0bec5", padding="6px 12px", margin="8px 0", width="100%", max_width="900px"))
+        self.view.add_class("grutools-question")
+        if not questions_on():
+            self.view = widgets.VBox(layout=widgets.Layout(display="none"))
+        protect(self.view, self.status)
+
+    # ---- the student's three steps ----
+    def prediction(self) -> str | float | None:
+        """The prediction now on the control (``None`` while no choice is made)."""
+        return self.answer.value
+
+    def commit(self) -> None:
+        """Commit to the prediction on the control: the check opens, the control locks, the page's vote is cast."""
+        value = self.prediction()
+        if value is None:
+            self.status.error("Choose your prediction first, then commit to it.")
+            return
+        if self.committed is not None:
+            self.status.info("Your prediction is already committed; check it, or predict again after the check.")
+            return
+        self.committed = value
+        self.answer.disabled = self.commit_button.disabled = True
+        self.check_button.disabled = False
+        self.status.ok(f"Committed: {self._label(value)}. Now run the experiment below, then check.")
+        self._vote(value)
+
+    def check(self) -> Check | None:
+        """The page's own answer, against the committed prediction; refused before a commitment."""
+        if self.committed is None:
+            self.status.error("Commit to a prediction first: the check opens only after that.")
+            return None
+        found = self._check()
+        if isinstance(found, str):  # the page has not measured it yet
+            self.status.info(found)
+            return None
+        self.revealed = found
+        self.check_button.disabled = True
+        self.again_button.disabled = False
+        self.explanation.value = self._explain(self.committed, found)
+        self.status.info("")
+        return found
+
+    def again(self) -> None:
+        """Open the question again after a check (the page's vote stays until the new one replaces it)."""
+        if self.revealed is None:
+            self.status.error("Check your prediction first.")
+            return
+        self.committed = self.revealed = None
+        self.answer.disabled = self.commit_button.disabled = False
+        self.check_button.disabled = self.again_button.disabled = True
+        self.explanation.value = ""
+        self.status.info("Predict again, commit, and check.")
+
+    # ---- helpers ----
+    def agrees(self, prediction: str | float, found: Check) -> bool:
+        """Whether a prediction matches what the page measured (a number: within the question's tolerance)."""
+        if self.number is None:
+            return prediction == found.answer
+        return abs(float(prediction) - float(found.answer)) <= self.number.tolerance
+
+    def _label(self, value: str | float) -> str:
+        return str(value) if self.number is None else self.number.label(float(value))
+
+    def _explain(self, prediction: str | float, found: Check) -> str:
+        agree = self.agrees(prediction, found)
+        lead = ("Your prediction matches what this page measured." if agree else
+                "This page measured something else. Here is why:")
+        colour = "#1a7f37" if agree else "#1f4e79"
+        return (f'<div class="grutools-reveal" role="status" style="border-left:4px solid {colour};background:#f7f9fb;'
+                f'padding:6px 12px;font-size:15px;line-height:1.45">'
+                f'<div>You predicted <b>{html.escape(self._label(prediction))}</b>; this page measured '
+                f'<b class="grutools-measured">{html.escape(self._label(found.answer))}</b>.</div>'
+                f'<div style="margin-top:4px"><b>{lead}</b> {html.escape(found.explanation)}</div></div>')
+
+    def _show(self, shown: bool) -> None:
+        self.body.layout.display = "" if shown else "none"
+        self.fold.description = "Hide the question" if shown else "Show the question"
+        self.fold.icon = "chevron-up" if shown else "chevron-down"
+
+    def register(self, position: int) -> None:
+        """Make the question known to the teacher's page, ``position``-th on its dashboard (under ``grutools serve``)."""
+        try:
+            tally = class_tally()
+            if tally is not None and questions_on():
+                choices = self.choices or [f"{self.number.low:g}..{self.number.high:g} {self.number.unit}".strip()]
+                tally.register(self.key, self.dashboard, position, self.prompt, choices, self.expected)
+        except TallyError as error:  # the question still works; only the teacher's count misses it
+            log.warning("%s", error)
+
+    def _vote(self, value: str | float) -> None:
+        try:
+            tally = class_tally()
+            if tally is not None:
+                tally.record(self.key, PAGE, self._label(value))
+        except TallyError as error:
+            log.warning("%s", error)
+
+
+class Asking:
+    """What an app gains from its questions: ``app.ask(name)`` is the question's view, made on first use.
+
+    The app's questions are made by ``grutools.apps.questions.questions_for(app)``, from the app's own state."""
+
+    def ask(self, name: str) -> widgets.Widget:
+        """The view of the question ``name`` (one of :attr:`question_names`)."""
+        return self.question(name).view
+
+    def question(self, name: str) -> Question:
+        """The :class:`Question` called ``name``."""
+        questions = self._questions()
+        if name not in questions:
+            raise KeyError(f"no question {name!r} here; this dashboard asks {', '.join(questions)}.")
+        return questions[name]
+
+    @property
+    def question_names(self) -> list[str]:
+        return list(self._questions())
+
+    def _questions(self) -> dict[str, Question]:
+        if getattr(self, "_asked", None) is None:
+            from .questions import questions_for
+
+            self._asked = questions_for(self)
+        return self._asked

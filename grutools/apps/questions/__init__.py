@@ -1,0 +1,41 @@
+"""Every dashboard's prediction questions, one module per app (the stem of ``grutools/apps/<stem>.py``).
+
+Each module has ``questions(app) -> dict[name, Question]``: two to four
+:class:`~grutools.apps.predict.Question`, in the order the notebook asks them, each
+checked from the app's own state (its controls, its student's run). A notebook places
+``app.ask(name)`` just before the experiment that answers it. docs/lessons/ has the
+lesson plan of each dashboard, with these questions and the answers this machine gave.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..predict import Question
+
+# the app's class -> (its dashboard's number, the module of its questions)
+ASKED = {
+    "TrainingDemo": ("00", "welcome"),
+    "GRUCellExplorer": ("01", "cell"),
+    "GatesExplorer": ("02", "gates"),
+    "GradientExplorer": ("03", "vanishing"),
+    "ClaimsExplorer": ("04", "compare"),
+    "MemoryExplorer": ("05", "memory"),
+    "YourModelDashboard": ("06", "yours"),
+    "RivalsExplorer": ("07", "rivals"),
+    "CareExplorer": ("08", "care"),
+    "SpeechExplorer": ("09", "speech"),
+    "TextExplorer": ("10", "text"),
+}
+
+
+def questions_for(app) -> dict[str, Question]:
+    """The questions of ``app``'s dashboard, made from (and checked against) ``app`` itself."""
+    name = type(app).__name__
+    if name not in ASKED:
+        raise KeyError(f"{name} has no questions; the dashboards' apps are {', '.join(ASKED)}.")
+    dashboard, module = ASKED[name]
+    made = importlib.import_module(f".{module}", __name__).questions(app, dashboard)
+    for position, question in enumerate(made.values()):
+        question.register(position)
+    return made

@@ -1,0 +1,169 @@
+"""Predict, then check: the question widget's order (commit, then check), its votes, and the class's tally."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+
+import pytest
+
+from grutools.apps.predict import Check, Number, Question
+from grutools.apps.questions import ASKED
+from grutools.core.tally import QUESTIONS, TALLY, Tally, TallyError
+
+
+def question(state: dict, **kwargs) -> Question:
+    """A question whose check reads ``state['value']``: a stand-in for a page's state."""
+    def check():
+        if state.get("value") is None:
+            return "Press Train first."
+        return Check(state["value"], f"the page measured {state['value']}")
+    options = kwargs or {"choices": ["a", "b", "c"]}
+    return Question("q", "99", "Which?", check, expected="b", **options)
+
+
+def test_a_check_before_a_commitment_is_refused_and_reveals_nothing():
+    state = {"value": "b"}
+    q = question(state)
+    assert q.check_button.disabled and not q.commit_button.disabled
+    assert q.check() is None and q.explanation.value == ""
+    assert "Commit to a prediction first" in q.status.value
+    q.commit()  # nothing chosen yet
+    assert q.committed is None and "Choose your prediction first" in q.status.value
+
+
+def test_the_check_reads_the_page_state_at_the_time_of_the_check():
+    state = {"value": None}
+    q = question(state)
+    q.answer.value = "a"
+    q.commit()
+    assert q.answer.disabled and q.commit_button.disabled and not q.check_button.disabled
+    assert q.check() is None and "Press Train first" in q.status.value and q.explanation.value == ""
+    state["value"] = "c"  # the student's run happened
+    found = q.check()
+    assert found.answer == "c" and "measured c" in q.explanation.value
+    assert "You predicted <b>a</b>" in q.explanation.value and "something else" in q.explanation.value
+    assert "✗" not in q.explanation.value and "wrong" not in q.explanation.value.lower()
+    q.again()
+    state["value"] = "a"
+    q.answer.value = "a"
+    q.commit()
+    q.check()
+    assert "matches what this page measured" in q.explanation.value
+
+
+def test_a_number_prediction_agrees_within_the_tolerance_only():
+    state = {"value": 0.75}
+    q = question(state, number=Number(0.0, 1.0, 0.05, 0.5, tolerance=0.03))
+    for guess, agrees in ((0.75, True), (0.8, False), (0.7, False), (0.5, False)):
+        assert q.agrees(guess, Check(0.75, "")) is agrees
+    q.answer.value = 0.75
+    q.commit()
+    q.check()
+    assert "You predicted <b>0.75</b>" in q.explanation.value and "matches" in q.explanation.value
+
+
+def test_again_needs_a_check_first():
+    q = question({"value": "a"})
+    q.again()
+    assert "Check your prediction first" in q.status.value
+
+
+def test_questions_off_for_a_server_hide_every_question(monkeypatch):
+    monkeypatch.setenv(QUESTIONS, "off")
+    q = question({"value": "a"})
+    assert q.view.layout.display == "none" and not q.view.children
+
+
+def test_fold_hides_the_body_and_opens_it_again():
+    q = question({"value": "a"})
+    q.fold.value = False
+    assert q.body.layout.display == "none" and q.fold.description == "Show the question"
+    q.fold.value = True
+    assert q.body.layout.display == "" and q.fold.description == "Hide the question"
+
+
+def test_every_dashboard_has_two_to_four_questions_placed_in_its_notebook():
+    from grutools.core.resources import notebooks_dir
+
+    modules = {stem for _number, stem in ASKED.values()}
+    assert len({number for number, _ in ASKED.values()}) == len(list(notebooks_dir().glob("*.ipynb"))) == 11
+    for number, stem in ASKED.values():
+        notebook = next(notebooks_dir().glob(f"{number}_*.ipynb"))
+        sources = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+        asked = [m for s in sources for m in re.findall(r'\.ask\("(\w+)"\)', s)]
+        assert 2 <= len(asked) <= 4, f"{notebook.name} asks {len(asked)} questions"
+        assert len(set(asked)) == len(asked), f"{notebook.name} asks a question twice"
+        source = (notebooks_dir().parent / "grutools" / "apps" / "questions" / f"{stem}.py")
+        if source.exists():  # an installed package: the names are checked against the module itself
+            names = set(re.findall(r'^        "(\w+)": Question\(', source.read_text(), flags=re.M))
+            assert set(asked) == names, f"{notebook.name} asks {sorted(asked)}; {stem}.py has {sorted(names)}"
+    assert modules
+
+
+# ---- the tally ----
+
+def test_one_vote_per_page_and_question_a_changed_mind_replaces_it(tmp_path):
+    tally = Tally(tmp_path / "t.sqlite3")
+    tally.register("01/q", "01", 0, "Which?", ["a", "b"], "b")
+    for page in range(30):
+        tally.record("01/q", f"page{page}", "a" if page < 10 else "b")
+    for _ in range(1000):  # a crafted page's thousand votes
+        tally.record("01/q", "page0", "b")
+    summary = tally.summary()
+    (q,) = summary["questions"]
+    assert q["votes"] == 30 and q["counts"] == {"a": 9, "b": 21}
+    with sqlite3.connect(tmp_path / "t.sqlite3") as db:  # independently of summary(): the rows themselves
+        assert db.execute("SELECT COUNT(*) FROM votes").fetchone()[0] == 30
+
+
+def test_the_tally_survives_a_reopen_and_a_new_lesson_clears_only_the_votes(tmp_path):
+    path = tmp_path / "folder" / "t.sqlite3"
+    Tally(path).register("02/q", "02", 1, "Which?", ["x"], "x")
+    Tally(path).record("02/q", "p", "x")
+    again = Tally(path)
+    assert again.summary()["questions"][0]["counts"] == {"x": 1}
+    started = again.summary()["started"]
+    again.new_lesson()
+    summary = Tally(path).summary()
+    assert summary["questions"][0]["votes"] == 0 and summary["questions"][0]["prompt"] == "Which?"
+    assert summary["started"] >= started
+
+
+def test_writers_at_once_lose_no_vote(tmp_path):
+    tally = Tally(tmp_path / "t.sqlite3")
+
+    def student(page: int) -> None:
+        Tally(tally.path).record("01/q", f"p{page}", str(page % 3))
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with sqlite3.connect(tally.path) as db:
+        assert db.execute("SELECT COUNT(DISTINCT page) FROM votes").fetchone()[0] == 30
+
+
+def test_a_tally_that_cannot_be_written_says_where(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(TallyError, match="cannot be kept in"):
+        Tally(blocker / "t.sqlite3")
+
+
+def test_a_commitment_is_the_pages_vote_under_a_served_tally(tmp_path, monkeypatch):
+    monkeypatch.setenv(TALLY, str(tmp_path / "t.sqlite3"))
+    state = {"value": "b"}
+    q = question(state)
+    q.register(0)
+    q.answer.value = "a"
+    q.commit()
+    q.check()
+    q.again()
+    q.answer.value = "c"
+    q.commit()
+    (found,) = Tally(tmp_path / "t.sqlite3").summary()["questions"]
+    assert found["key"] == "99/q" and found["counts"] == {"c": 1} and found["choices"] == ["a", "b", "c"]
