@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 import uuid
 from pathlib import Path
 from urllib.error import HTTPError
@@ -12,7 +13,7 @@ from tornado import web
 
 from grutools.classroom import ClassFull, ClassroomKernelManager, limit_torch_threads
 from grutools.testing.kernel_socket import KernelSocket, page_kernel_id, shutdown_request
-from grutools.testing.serving import dashboard_url, voila_server
+from grutools.testing.serving import dashboard_url, kernel_processes, voila_server, wait_until_idle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -335,3 +336,24 @@ def test_voilas_pool_manager_counts_only_ready_kernels():
         starting.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_student_at_the_cap_takes_the_seat_of_a_kernel_preheated_for_another_dashboard(tmp_path):
+    """The soak's 503s: pools for every dashboard held the last seats. Two seats, both pre-heated for 00;
+    a student who opens 01 gets a page (a pre-heated 00 kernel makes way), not "the class is full"; and the
+    pages close cleanly although the 00 pool's refill failed at the cap (Voilà's shutdown raised that failure: 503)."""
+    pools = {"default": {"pool_size": 0}, "00_welcome.ipynb": {"pool_size": 2}}
+    args = ["--ClassroomKernelManager.max_kernels=2", "--VoilaKernelManager.kernel_pools_config=" + json.dumps(pools)]
+    log = tmp_path / "voila.log"
+    with voila_server(extra_args=args, log_path=log) as url:
+        deadline = time.monotonic() + 180
+        while len(kernel_processes(url.pid)) < 2 and time.monotonic() < deadline:  # both pool kernels started
+            time.sleep(1)
+        wait_until_idle()  # and have run their notebook: ready for a student
+        status, page = fetch(dashboard_url(url, "01_gru_cell.ipynb"))
+        assert status == 200 and "kernelId" in page, f"HTTP {status}: the student was turned away at the cap"
+        assert "shut down for a student" in log.read_text()
+        status, second = fetch(dashboard_url(url, "00_welcome.ipynb"))  # the other pre-heated kernel is still there
+        assert status == 200 and "kernelId" in second
+        shut_down(url, page_kernel_id(page))
+        shut_down(url, page_kernel_id(second))

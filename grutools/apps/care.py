@@ -18,6 +18,7 @@ from .common import (
 )
 from .guard import protect
 from .live import LiveView
+from .questions import Asking
 
 SWEEP = (-8, -4, -2, -1, 0, 1, 2, 4, 8, 12, 16)  # the shifts of the loss-against-k sweep
 
@@ -146,7 +147,7 @@ def checklist_html() -> str:
             f'<ol style="margin:4px 0">{items}</ol></div>')
 
 
-class CareExplorer:
+class CareExplorer(Asking):
     """Training a GRU with care, in five views (see the module doc)."""
 
     def __init__(self, study_path=None, scenarios_path=None) -> None:

@@ -22,7 +22,7 @@ from ..plots import NAMES, cell_step_figure, unit_sequence_figure
 from .common import LABEL_STYLE, StatusLine, control_layout, guarded, panel_layout, row_layout
 from .figures import show_figure
 from .guard import protect
-from .predict import Asking
+from .questions import Asking
 
 PANEL = panel_layout("330px")
 SLIDER = dict(style=LABEL_STYLE, layout=control_layout(), continuous_update=True, readout_format=".2f")

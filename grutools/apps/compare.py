@@ -39,6 +39,7 @@ from .common import (
 )
 from .figures import show_figure
 from .guard import protect
+from .questions import Asking
 
 CURVES = DATA_DIR / "results" / "learning_curves.json"
 CURVES_COMMAND = "python -m grutools learning-curves --out data/results/learning_curves.json"
@@ -47,7 +48,7 @@ TRAIN_SIZES = [16, 64, 256, 1024, 8192]
 SPEED_BUDGET = 2.0  # seconds of live timing at most, per move of a control (it stops sooner once the verdict is clear)
 
 
-class ClaimsExplorer:
+class ClaimsExplorer(Asking):
     """Test "a GRU has fewer parameters than an LSTM, trains faster and learns as well" and "it depends on data".
 
     Views: :attr:`budget_view` (parameters and step time, measured live),
@@ -155,6 +156,7 @@ class ClaimsExplorer:
         started = time.perf_counter()
         speed = compare_speed(task, sizes, budget=self.speed_budget)
         seconds = time.perf_counter() - started
+        self.budget_sizes, self.budget_parameters, self.speed = sizes, parameters, speed  # for the page's questions
         times = {"rnn": time_training_steps("rnn", task, sizes["rnn"], repeats=5, warmup=1), **speed.times}
         ratios = [("live, now", speed.ratio, speed.low, speed.high)]
         row = benchmark_row(self.benchmark, task.name, sizes["gru"], self.mode.value) if self.benchmark else None

@@ -32,6 +32,7 @@ from .common import (
 from .figures import refresh_figure, show_figure
 from .gateviews import GateViews, ShowsGateViews
 from .guard import protect
+from .questions import Asking
 from .takeaway import TakeAway
 
 CHECKPOINTS = DATA_DIR / "checkpoints"
@@ -47,7 +48,7 @@ def checkpoint_path(task_name: str) -> Path:
     return CHECKPOINTS / f"{task_name}_gru.pt"
 
 
-class GatesExplorer(ShowsGateViews):
+class GatesExplorer(Asking, ShowsGateViews):
     """Train a GRU live and look at its gates: heatmaps over time, one unit close up, saturation, snapshots.
 
     The views are separate widgets so that a notebook can put narrative between

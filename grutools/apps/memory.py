@@ -16,12 +16,13 @@ from ..plots import TIMESCALE_SCALE, impulse_figure, timescale_change_figure, ti
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded
 from .figures import show_figure
 from .guard import protect
+from .questions import Asking
 
 CHECKPOINTS = {cell: DATA_DIR / "checkpoints" / f"timescales_{cell}.pt" for cell in ("gru", "rnn")}
 REGENERATE = "make data"
 
 
-class MemoryExplorer:
+class MemoryExplorer(Asking):
     """A GRU and a tanh RNN trained on :class:`~grutools.core.tasks.TwoTimescales`, taken apart.
 
     Views: :attr:`timescale_view` (each unit's time scale and which signal it

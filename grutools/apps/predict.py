@@ -214,31 +214,3 @@ class Question:
                 tally.record(self.key, PAGE, self._label(value))
         except TallyError as error:
             log.warning("%s", error)
-
-
-class Asking:
-    """What an app gains from its questions: ``app.ask(name)`` is the question's view, made on first use.
-
-    The app's questions are made by ``grutools.apps.questions.questions_for(app)``, from the app's own state."""
-
-    def ask(self, name: str) -> widgets.Widget:
-        """The view of the question ``name`` (one of :attr:`question_names`)."""
-        return self.question(name).view
-
-    def question(self, name: str) -> Question:
-        """The :class:`Question` called ``name``."""
-        questions = self._questions()
-        if name not in questions:
-            raise KeyError(f"no question {name!r} here; this dashboard asks {', '.join(questions)}.")
-        return questions[name]
-
-    @property
-    def question_names(self) -> list[str]:
-        return list(self._questions())
-
-    def _questions(self) -> dict[str, Question]:
-        if getattr(self, "_asked", None) is None:
-            from .questions import questions_for
-
-            self._asked = questions_for(self)
-        return self._asked

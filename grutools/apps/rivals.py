@@ -41,6 +41,7 @@ from .common import (
 )
 from .figures import PLOT_CLASS, show_figure
 from .guard import protect
+from .questions import Asking
 
 STUDY_PATH = DATA_DIR / "results" / "rivals.csv"
 SCALING_PATH = DATA_DIR / "results" / "rivals_scaling.json"
@@ -56,7 +57,7 @@ RACE_BUDGET_S = 120.0  # a live race stops after 2 minutes (issue 30), saying so
 LOSS_NAMES = {"adding": "mean squared error", "sunspots": "mean squared error", "parity": "cross-entropy"}
 
 
-class RivalsExplorer:
+class RivalsExplorer(Asking):
     """Race the GRU against the LSTM and its rivals live, and read the shipped study and benchmarks.
 
     Views: :attr:`race_view` (pick a task, a length and the models; Train races them on

@@ -17,6 +17,7 @@ from ..speech.digits import DIGIT_NAMES, SPEAKERS, SpokenDigits, confusion, list
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, panel_layout, row_layout
 from .figures import PLOT_CLASS, show_figure
 from .guard import protect
+from .questions import Asking
 from .recorder import Recorder
 from .speech_runs import CHECKPOINT, StudyView, TrainView, load_shipped
 
@@ -199,7 +200,7 @@ class ConfusionView:
             + settling_sentences(settling_over_tests(model, self.task)), "<b>Where it goes wrong, and when it knows</b>")
 
 
-class SpeechExplorer:
+class SpeechExplorer(Asking):
     """A GRU hears, in four views: ``hearing_view``, ``confusion_view``, ``train_view``, ``study_view``."""
 
     def __init__(self, checkpoint=None, order_path=None, speakers_path=None) -> None:

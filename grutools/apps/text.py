@@ -19,6 +19,7 @@ from ..text.reading import passages, read, saturated, toy_saturation, update_by_
 from .common import LABEL_STYLE, StatusLine, control_layout, findings_html, guarded, panel_layout, row_layout
 from .figures import PLOT_CLASS, show_figure
 from .guard import protect
+from .questions import Asking
 from .text_runs import StudyView, TrainView, load_shipped
 
 OWN = "your own text"
@@ -304,7 +305,7 @@ class GatesView:
         self.findings.value = findings_html(sentences, "<b>The gates on text</b>")
 
 
-class TextExplorer:
+class TextExplorer(Asking):
     """A GRU reads, in six views: ``read_view``, ``pattern_view``, ``sample_view``, ``gates_view``, ``train_view``,
     ``study_view``."""
 

@@ -39,6 +39,7 @@ from .common import (
 )
 from .figures import show_figure
 from .guard import protect
+from .questions import Asking
 from .takeaway import TakeAway
 
 TABLE = DATA_DIR / "results" / "race_adding.csv"
@@ -48,7 +49,7 @@ TASKS_TITLES = {name: task.title for name, task in TASKS.items()}
 GOOD, BAD = 0.01, 0.1  # test MSE: "solved" below GOOD, "learned nothing" above BAD (the baseline is 0.167)
 
 
-class GradientExplorer:
+class GradientExplorer(Asking):
     """Measure the gradient through time of an RNN, a GRU and an LSTM, and race them on the adding problem.
 
     Views for a notebook: :attr:`gradient_view` (gradient and one-step Jacobian

@@ -24,10 +24,11 @@ from .common import (
 )
 from .figures import PLOT_CLASS, figure_widget_class
 from .guard import protect
+from .questions import Asking
 from .takeaway import TakeAway
 
 
-class TrainingDemo(widgets.VBox):
+class TrainingDemo(Asking, widgets.VBox):
     """Controls on the left, a live loss curve on the right; each cell type keeps its last run for comparison.
 
     >>> app = TrainingDemo()          # in a notebook, put ``app`` last in the cell to show it

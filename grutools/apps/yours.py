@@ -12,6 +12,7 @@ from ..yours.uploads import EmbeddedRecurrent, model_from_bytes, upload_limits
 from .common import LABEL_STYLE, StatusLine, control_layout, friendly_error, guarded, panel_layout
 from .explore import ModelExplorer
 from .guard import protect
+from .questions import Asking
 
 EXAMPLE_MODEL = DATA_DIR / "checkpoints" / "adding_gru.pt"
 EXAMPLE_CSV = DATA_DIR / "examples" / "adding_sequences.csv"
@@ -25,7 +26,7 @@ def _upload_content(upload: widgets.FileUpload) -> tuple[str, bytes] | None:
     return str(item["name"]), bytes(item["content"])
 
 
-class YourModelDashboard(widgets.VBox):
+class YourModelDashboard(Asking, widgets.VBox):
     """Upload a model (a grutools file, or a state_dict with a GRU, LSTM or RNN inside) and a CSV of sequences.
 
     The files live only in this kernel's memory. Every wrong file gets a sentence and

@@ -5,7 +5,8 @@ an app loaded, see ``benchmarks/classroom_load.py``), and nothing in Voilà limi
 their number: thirty students opening three tabs each would exhaust the machine.
 :class:`ClassroomKernelManager`, named in ``voila.json``, adds what a classroom needs:
 
-- **a cap** (``max_kernels``): past it a new page gets Voilà's error page with
+- **a cap** (``max_kernels``), pre-heated kernels included; a student at the cap first
+  takes the seat of a pre-heated kernel waiting for another dashboard. Past it a new page gets Voilà's error page with
   status 503, which our template (``503.html``) words as "the class is full, try
   again in a minute", instead of the server running out of memory;
 - **one torch thread per kernel** (``torch_threads``, through ``OMP_NUM_THREADS``):
@@ -121,12 +122,12 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
 
     async def start_kernel(self, *args, **kwargs):
         self._refuse_if_closing()
-        if self.live_kernels >= self.max_kernels:
+        kwargs["env"] = self.kernel_environment(kwargs.get("env"))
+        preheat = kwargs["env"].get("VOILA_PREHEAT") == "True"
+        if self.live_kernels >= self.max_kernels and not (not preheat and await self._free_a_seat()):
             self.log.warning("Class full: %d kernels alive, max_kernels is %d; a page was turned away.",
                              self.live_kernels, self.max_kernels)
             raise ClassFull(self.live_kernels, self.max_kernels)
-        kwargs["env"] = self.kernel_environment(kwargs.get("env"))
-        preheat = kwargs["env"].get("VOILA_PREHEAT") == "True"
         self._starting += 1
         slot = student = False
         try:
@@ -168,6 +169,29 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             if student:
                 self._student_done()
             self._start_repairs()
+
+    async def _free_a_seat(self) -> bool:
+        """At the cap, a student comes before a pre-heated kernel waiting for someone else: shut one down.
+
+        The pools count against ``max_kernels`` (they hold memory like any kernel). With a pool
+        for every dashboard, a class of 30 on a cap of 45 found its last seats held by kernels
+        pre-heated for dashboards nobody opened, and pages got 503 (the soak's errors). The kernel
+        freed is a ready one from the fullest pool; the pool refills when there is room again."""
+        pools = sorted(getattr(self, "_pools", {}).items(), key=lambda item: -len(item[1]))
+        for name, pool in pools:
+            for task in list(pool):
+                if not self._ready(task):
+                    continue
+                pool.remove(task)
+                kernel_id = task.result()["kernel_id"]
+                self.log.info("grutools: at the cap of %d; pre-heated kernel %s of %s shut down for a student",
+                              self.max_kernels, kernel_id, name)
+                try:
+                    await self.shutdown_kernel(kernel_id, now=True)
+                except Exception:  # gone already: its seat is free all the same
+                    self.log.debug("shutting down pre-heated kernel %s", kernel_id, exc_info=True)
+                return self.live_kernels < self.max_kernels
+        return False
 
     async def _settled(self, kernel_id: str, quiet: float = 1.0, timeout: float | None = None) -> None:
         """Return once a new kernel has run its notebook (busy, then idle for ``quiet`` s), is gone, or time is up."""
@@ -283,8 +307,18 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             self.ready_first(notebook_name)
             return await voila_take(self, notebook_name, *args, **kwargs)
 
+        voila_shutdown = cls.__dict__.get("shutdown_kernel")
+
+        async def shutdown_kernel(self, kernel_id: str, *args, **kwargs):
+            # Voilà looks for the kernel in its pools by each task's result(): a refill that failed (at the cap)
+            # raised there, and the closing page's shutdown got HTTP 503 and left the student's kernel running
+            self.drop_failed_refills()
+            return await voila_shutdown(self, kernel_id, *args, **kwargs)
+
         get_pool_size.__doc__ = ClassroomKernelManager.ready_in_pool.__doc__
         get_rendered_notebook.__doc__ = voila_take.__doc__
+        if voila_shutdown is not None:
+            cls.shutdown_kernel = shutdown_kernel
         cls.get_pool_size = get_pool_size
         cls.get_rendered_notebook = get_rendered_notebook
 
@@ -318,6 +352,15 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             dropped += len(failed)
             if failed and self.live_kernels < self.max_kernels:
                 self.fill_if_needed(delay=0, notebook_name=name)
+        return dropped
+
+    def drop_failed_refills(self) -> int:
+        """Drop the pool refills that failed (at the cap) or were cancelled; returns how many."""
+        dropped = 0
+        for pool in getattr(self, "_pools", {}).values():
+            for task in [t for t in pool if t.done() and (t.cancelled() or t.exception() is not None)]:
+                pool.remove(task)
+                dropped += 1
         return dropped
 
     def _pool_kernel_dead(self, result) -> bool:

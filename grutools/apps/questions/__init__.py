@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 
+import ipywidgets as widgets
+
 from ..predict import Question
 
 # the app's class -> (its dashboard's number, the module of its questions)
@@ -39,3 +41,29 @@ def questions_for(app) -> dict[str, Question]:
     for position, question in enumerate(made.values()):
         question.register(position)
     return made
+
+
+class Asking:
+    """What an app gains from its questions: ``app.ask(name)`` is the question's view, made on first use.
+
+    The app's questions are made by :func:`questions_for`, from the app's own state."""
+
+    def ask(self, name: str) -> widgets.Widget:
+        """The view of the question ``name`` (one of :attr:`question_names`)."""
+        return self.question(name).view
+
+    def question(self, name: str) -> Question:
+        """The :class:`Question` called ``name``."""
+        questions = self._questions()
+        if name not in questions:
+            raise KeyError(f"no question {name!r} here; this dashboard asks {', '.join(questions)}.")
+        return questions[name]
+
+    @property
+    def question_names(self) -> list[str]:
+        return list(self._questions())
+
+    def _questions(self) -> dict[str, Question]:
+        if getattr(self, "_asked", None) is None:
+            self._asked = questions_for(self)
+        return self._asked
