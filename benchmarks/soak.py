@@ -60,7 +60,8 @@ class Server:
         self.runtime.mkdir(parents=True, exist_ok=True)  # its temp folder: Voila's connection folders go there
         env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(self.runtime), TMPDIR=str(self.runtime))
         command = [sys.executable, "-m", "grutools", "serve", f"--port={self.port}", "--max-kernels=45",
-                   f"--lesson={LESSON}", f"--class-size={max(1, self.students // 3)}"]
+                   f"--lesson={LESSON}", f"--class-size={max(1, self.students // 3)}",
+                   f"--tally={self.runtime.parent / 'tally.sqlite3'}"]  # the class's predictions: kept across the restart
         self.process = subprocess.Popen(command, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
                                         start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -60,6 +60,7 @@ def pytest_configure(config):
     folder = Path(tempfile.mkdtemp(prefix="grutools-tests-"))
     os.environ["TMPDIR"] = str(folder)
     os.environ["JUPYTER_RUNTIME_DIR"] = str(folder / "runtime")
+    os.environ["GRUTOOLS_TALLY"] = str(folder / "tally.sqlite3")  # the class's predictions: never the user's own
     tempfile.tempdir = None  # gettempdir() reads TMPDIR again
     config._grutools_session_tmp = folder
 

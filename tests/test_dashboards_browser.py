@@ -85,6 +85,11 @@ POINTS_DRAWN = """name => { const plot = document.querySelector('.js-plotly-plot
                              return trace && trace.x ? trace.x.length : 0; }"""
 
 
+def app_sliders(page):
+    """The dashboard's own sliders, in page order: not the prediction sliders of its questions."""
+    return page.locator("[role=slider]:not(.grutools-question [role=slider])")
+
+
 def points_drawn(page, trace_name):
     return page.evaluate(POINTS_DRAWN, trace_name)
 
@@ -93,7 +98,7 @@ def test_welcome_trains_live_and_stops(open_dashboard):
     dashboard = open_dashboard("00_welcome.ipynb")
     page = dashboard.page
     for slider in (0, 1):  # sequence length and training steps at their maximum, so that Stop has time to act
-        page.get_by_role("slider").nth(slider).focus()
+        app_sliders(page).nth(slider).focus()
         page.keyboard.press("End")
     page.get_by_role("button", name="Train").click()
     page.wait_for_function(f"() => ({POINTS_DRAWN})('GRU') > 0", timeout=30_000)
@@ -116,7 +121,7 @@ def test_cell_dashboard_slider_changes_gates_and_z1_copies_the_state(open_dashbo
     page = dashboard.page
     z_before, h_before = shown_value(page, "z"), shown_value(page, "h")
     colors_before = page.evaluate("() => JSON.stringify(document.querySelector('.js-plotly-plot').data[0].marker.color)")
-    slider = page.get_by_role("slider").first  # input x1
+    slider = app_sliders(page).first  # input x1
     slider.focus()
     page.keyboard.press("End")  # x1 = 2
     page.wait_for_function("z => { const e = document.querySelector('.gru-value[data-name=\"z\"]');"
@@ -146,7 +151,7 @@ def test_gates_dashboard_shows_heatmaps_trains_stops_and_updates(open_dashboard)
     before = page.evaluate(HEATMAP_TITLE)
     assert before and "after 1500 of 1500 training steps" in before  # the pre-trained model, at once
     assert "clear memory" in page.inner_text(".grutools-findings")
-    steps = page.get_by_role("slider").first  # training steps: the maximum, so that Stop has time to act
+    steps = app_sliders(page).first  # training steps: the maximum, so that Stop has time to act
     steps.focus()
     page.keyboard.press("End")
     page.get_by_role("button", name="Train").click()
@@ -187,7 +192,7 @@ def test_vanishing_dashboard_redraws_on_length_and_races(open_dashboard):
     dashboard = open_dashboard("03_vanishing_gradients.ipynb")
     page = dashboard.page
     assert page.evaluate(GRADIENT_POINTS) == 100
-    sliders = page.get_by_role("slider")
+    sliders = app_sliders(page)
     sliders.nth(0).focus()  # sequence length of the gradient view
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => ({GRADIENT_POINTS})() === 110", timeout=20_000)
@@ -220,7 +225,7 @@ def test_gru_vs_lstm_dashboard_counts_and_times_on_demand(open_dashboard):
     page = dashboard.page
     before = page.evaluate(first_bar_values())
     assert before is not None
-    page.get_by_role("slider").first.focus()  # GRU hidden units
+    app_sliders(page).first.focus()  # GRU hidden units
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"before => ({first_bar_values()})() !== before", arg=before, timeout=20_000)
     assert "ends lower" in page.inner_text("body") or "tied within the spread" in page.inner_text("body")
@@ -250,7 +255,7 @@ def test_memory_dashboard_moves_the_nudge(open_dashboard):
     dashboard = open_dashboard("05_memory_timescales.ipynb")
     page = dashboard.page
     assert page.evaluate(IMPULSE_LINE) == 21
-    page.get_by_role("slider").first.focus()  # nudge at step
+    app_sliders(page).first.focus()  # nudge at step
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => ({IMPULSE_LINE})() === 22", timeout=20_000)
     assert "units follow" in page.inner_text(".grutools-findings >> nth=0") or "Every unit" in page.inner_text("body")
@@ -359,7 +364,7 @@ def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashbo
     page = dashboard.page
     for name in ("LSTM", "TCN"):  # on at the start: GRU, LSTM, minGRU, TCN
         page.get_by_role("checkbox", name=name, exact=True).uncheck()
-    sliders = page.get_by_role("slider")
+    sliders = app_sliders(page)
     sliders.nth(0).focus()  # sequence length of running parity, to its minimum (10)
     page.keyboard.press("Home")
     sliders.nth(1).focus()  # training steps, to the most (600): a race long enough to stop

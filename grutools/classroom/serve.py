@@ -71,8 +71,9 @@ def voila_command(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str]
 
 
 def default_tally() -> Path:
-    """Where ``grutools serve`` keeps the class's predictions unless told: the server's folder in grutools' cache."""
-    return cache_dir() / "server" / "tally.sqlite3"
+    """Where ``grutools serve`` keeps the class's predictions unless told (``--tally``): ``$GRUTOOLS_TALLY``, else
+    the server's folder in grutools' cache, ``~/.cache/grutools/server/tally.sqlite3``."""
+    return Path(os.environ.get(TALLY) or cache_dir() / "server" / "tally.sqlite3")
 
 
 def class_environment(tally: str | os.PathLike | None = None, questions: bool = True, base: dict | None = None) -> dict:
