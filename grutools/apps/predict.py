@@ -90,7 +90,8 @@ class Question:
                                                layout=widgets.Layout(width="auto"))
         else:
             self.answer = widgets.FloatSlider(value=number.start, min=number.low, max=number.high, step=number.step,
-                                              description="My prediction", style={"description_width": "initial"},
+                                              description=f"My prediction ({number.unit})" if number.unit
+                                              else "My prediction", style={"description_width": "initial"},
                                               layout=widgets.Layout(width="420px"), continuous_update=False,
                                               readout_format=f".{max(0, -int(math.floor(math.log10(number.step))))}f")
         self.commit_button = widgets.Button(description="Commit my prediction", button_style="primary",
