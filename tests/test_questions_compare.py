@@ -1,6 +1,7 @@
 """Dashboard 04's questions: refused before a commitment, then read from the page's timing, sizes and data runs."""
 
 import pytest
+from questionkit import commit
 
 import grutools.apps.compare as compare_app
 from grutools.apps import ClaimsExplorer
@@ -8,12 +9,6 @@ from grutools.apps.questions.compare import LOWER, MEMORISES
 from grutools.core.tasks import AddingProblem
 from grutools.lessons.compare import model_parameters
 from grutools.lessons.speed import speed_verdict
-
-
-def commit(question):
-    question.answer.value = question.choices[0] if question.choices else question.number.start
-    question.commit()
-    return question
 
 
 @pytest.fixture

@@ -2,17 +2,11 @@
 
 import numpy as np
 import pytest
+from questionkit import commit
 
 from grutools import trace
 from grutools.apps import GatesExplorer
 from grutools.apps.questions.gates import GATES, HOLDERS
-
-
-def commit(question, value=None):
-    question.answer.value = value if value is not None else (question.choices[0] if question.choices
-                                                             else question.number.start)
-    question.commit()
-    return question
 
 
 def independent(app):

@@ -3,16 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from questionkit import commit
 
 from grutools.apps import MemoryExplorer
 from grutools.apps.questions.memory import FIRST, FOLLOW, LENGTHENED
 from grutools.core.trace import trace
-
-
-def commit(question):
-    question.answer.value = question.choices[0] if question.choices else question.number.start
-    question.commit()
-    return question
 
 
 @pytest.fixture(scope="module")

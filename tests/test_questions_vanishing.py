@@ -1,6 +1,7 @@
 """Dashboard 03's questions: refused before a commitment, then read from the page's measurements and its race."""
 
 import pytest
+from questionkit import commit
 
 from grutools.apps import GradientExplorer
 from grutools.apps.questions.vanishing import FURTHER, LEARNS, REACH, questions
@@ -8,12 +9,6 @@ from grutools.core.gradients import gradient_norms
 from grutools.core.tasks import AddingProblem
 from grutools.core.training import History
 from grutools.lessons.vanishing import RaceResult, make_models
-
-
-def commit(question):
-    question.answer.value = question.choices[0]
-    question.commit()
-    return question
 
 
 @pytest.fixture(scope="module")

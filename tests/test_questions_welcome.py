@@ -2,18 +2,13 @@
 
 import numpy as np
 import pytest
+from questionkit import commit
 
 from grutools.apps import TrainingDemo
 from grutools.apps.questions.welcome import NEAR, SOONER, UNDER
 from grutools.core.training import History
 
 BASELINE = 1 / 6
-
-
-def commit(question):
-    question.answer.value = question.choices[0]
-    question.commit()
-    return question
 
 
 def made_history(loss, length):

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from questionkit import commit, fresh
 from torch import nn
 
 from grutools.apps.questions.yours import GATES, MARKED
@@ -17,18 +18,6 @@ def app():
     from grutools.apps import YourModelDashboard
 
     return YourModelDashboard()  # opens on the shipped example
-
-
-def fresh(app, name):
-    app._asked = None  # the questions made anew: no commitment left over from another test
-    return app.question(name)
-
-
-def committed(app, name, prediction):
-    question = fresh(app, name)
-    question.answer.value = prediction
-    question.commit()
-    return question
 
 
 def status(question) -> str:
@@ -85,29 +74,29 @@ def test_the_checks_read_the_shipped_model_on_the_example(app):
     app.use_example()
     weights = app.explorer.exploration.layer.state_dict()
     want = expected_answers(app, weights)
-    found = committed(app, "marked", MARKED[1]).check()
+    found = commit(fresh(app, "marked"), MARKED[1]).check()
     assert found.answer == want["marked"][0]
     assert f"z is {want['marked'][1]:.2f} at the 10 marked steps" in found.explanation
-    found = committed(app, "timescale", 5.0).check()
+    found = commit(fresh(app, "timescale"), 5.0).check()
     assert found.answer == pytest.approx(want["timescale"], rel=1e-4)
     assert f"= {want['timescale']:.1f} steps" in found.explanation
-    found = committed(app, "saturation", GATES[2]).check()
+    found = commit(fresh(app, "saturation"), GATES[2]).check()
     assert found.answer == want["saturation"][0] and f"({want['saturation'][1]:.0%} saturated)" in found.explanation
 
 
 def test_the_checks_follow_a_model_uploaded_in_its_place(app):
     app.use_example()
-    shipped = committed(app, "timescale", 5.0).check().answer
+    shipped = commit(fresh(app, "timescale"), 5.0).check().answer
     torch.manual_seed(3)
     layer = nn.GRU(2, 16, batch_first=True)  # untrained: its gates sit near 0.5 whatever the step
     app.use_model("untrained.pt", saved(layer.state_dict()))
     assert app.explorer is not None and "untrained.pt" in app.model_status.value
     want = expected_answers(app, layer.state_dict())
-    found = committed(app, "marked", MARKED[0]).check()
+    found = commit(fresh(app, "marked"), MARKED[0]).check()
     assert found.answer == want["marked"][0] and f"z is {want['marked'][1]:.2f}" in found.explanation
-    found = committed(app, "timescale", 5.0).check()
+    found = commit(fresh(app, "timescale"), 5.0).check()
     assert found.answer == pytest.approx(want["timescale"], rel=1e-4) and abs(found.answer - shipped) > 1
-    assert committed(app, "saturation", GATES[0]).check().answer == want["saturation"][0]
+    assert commit(fresh(app, "saturation"), GATES[0]).check().answer == want["saturation"][0]
     app.use_example()
 
 
@@ -116,18 +105,18 @@ def test_without_a_fitting_model_or_sequences_a_check_says_what_to_do_first(app)
 
     empty = YourModelDashboard(example=False)
     for name in empty.question_names:
-        question = committed(empty, name, MARKED[0] if name == "marked" else
+        question = commit(fresh(empty, name), MARKED[0] if name == "marked" else
                              GATES[0] if name == "saturation" else 5.0)
         assert question.check() is None and question.revealed is None and question.explanation.value == ""
         assert "Press 'Try the example'" in status(question)
     torch.manual_seed(4)
     app.use_model("lstm.pt", saved(nn.LSTM(2, 8, batch_first=True).state_dict()))
-    assert committed(app, "marked", MARKED[0]).check() is None
+    assert commit(fresh(app, "marked"), MARKED[0]).check() is None
     assert "is an LSTM, which has no update gate" in status(app.question("marked"))
-    assert committed(app, "timescale", 5.0).check() is not None  # an LSTM's forget gate has time scales too
+    assert commit(fresh(app, "timescale"), 5.0).check() is not None  # an LSTM's forget gate has time scales too
     app.use_example()
     app.sequence_id.value = "id"
     app.use_csv("plain.csv", b"id,speed,load\na,1,2\na,2,3\nb,3,1\n")
-    assert committed(app, "marked", MARKED[0]).check() is None and "no 'marker' column" in status(app.question("marked"))
+    assert commit(fresh(app, "marked"), MARKED[0]).check() is None and "no 'marker' column" in status(app.question("marked"))
     app.use_example()
-    assert committed(app, "marked", MARKED[0]).check() is not None
+    assert commit(fresh(app, "marked"), MARKED[0]).check() is not None
