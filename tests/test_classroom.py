@@ -357,3 +357,7 @@ def test_a_student_at_the_cap_takes_the_seat_of_a_kernel_preheated_for_another_d
         assert status == 200 and "kernelId" in second
         shut_down(url, page_kernel_id(page))
         shut_down(url, page_kernel_id(second))
+        deadline = time.monotonic() + 120  # the seats are free again: the repair refills the pool that made way
+        while len(kernel_processes(url.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert len(kernel_processes(url.pid)) == 2, "the pool that gave up a kernel was not refilled"

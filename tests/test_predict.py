@@ -6,9 +6,11 @@ import json
 import re
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
+import grutools.apps.questions as questions_package
 from grutools.apps.predict import Check, Number, Question
 from grutools.apps.questions import ASKED
 from grutools.core.tally import QUESTIONS, TALLY, Tally, TallyError
@@ -65,10 +67,10 @@ def test_a_number_prediction_agrees_within_the_tolerance_only():
     assert "You predicted <b>0.75</b>" in q.explanation.value and "matches" in q.explanation.value
 
 
-def test_again_needs_a_check_first():
+def test_again_needs_a_commitment_first():
     q = question({"value": "a"})
     q.again()
-    assert "Check your prediction first" in q.status.value
+    assert "Commit a prediction first" in q.status.value and q.answer.disabled is False
 
 
 def test_questions_off_for_a_server_hide_every_question(monkeypatch):
@@ -96,10 +98,9 @@ def test_every_dashboard_has_two_to_four_questions_placed_in_its_notebook():
         asked = [m for s in sources for m in re.findall(r'\.ask\("(\w+)"\)', s)]
         assert 2 <= len(asked) <= 4, f"{notebook.name} asks {len(asked)} questions"
         assert len(set(asked)) == len(asked), f"{notebook.name} asks a question twice"
-        source = (notebooks_dir().parent / "grutools" / "apps" / "questions" / f"{stem}.py")
-        if source.exists():  # an installed package: the names are checked against the module itself
-            names = set(re.findall(r'^        "(\w+)": Question\(', source.read_text(), flags=re.M))
-            assert set(asked) == names, f"{notebook.name} asks {sorted(asked)}; {stem}.py has {sorted(names)}"
+        source = Path(questions_package.__file__).parent / f"{stem}.py"  # the module itself, clone or installed
+        names = set(re.findall(r'^        "(\w+)": Question\(', source.read_text(), flags=re.M))
+        assert set(asked) == names, f"{notebook.name} asks {sorted(asked)}; {stem}.py has {sorted(names)}"
     assert modules
 
 
@@ -161,9 +162,14 @@ def test_a_commitment_is_the_pages_vote_under_a_served_tally(tmp_path, monkeypat
     q.register(0)
     q.answer.value = "a"
     q.commit()
-    q.check()
-    q.again()
+    q.again()  # a changed mind before the check (peer instruction's second vote) replaces the vote
     q.answer.value = "c"
     q.commit()
-    (found,) = Tally(tmp_path / "t.sqlite3").summary()["questions"]
+    tally = Tally(tmp_path / "t.sqlite3")
+    (found,) = tally.summary()["questions"]
     assert found["key"] == "99/q" and found["counts"] == {"c": 1} and found["choices"] == ["a", "b", "c"]
+    q.check()
+    q.again()  # after the check the page knows the answer: its next prediction is not a vote
+    q.answer.value = "b"
+    q.commit()
+    assert tally.summary()["questions"][0]["counts"] == {"c": 1}

@@ -94,6 +94,9 @@ def test_the_kernel_refuses_a_check_before_a_commitment_over_the_websocket(serve
             states = await settle(socket, socket.click(share["check"]))
             revealed = states[share["explanation"]]["state"]["value"]
             assert "grutools-reveal" in revealed and "0.75" in revealed and "3,456" in revealed
+            # the check button is disabled again after its check: the guard itself refuses the click (not check())
+            states = await settle(socket, socket.click(share["check"]))
+            assert "disabled right now" in states[share["status"]]["state"]["value"]
         finally:
             socket.close()
 
@@ -132,11 +135,16 @@ def test_a_class_of_30_counts_once_each_and_a_crafted_page_once(server, tally):
             for _ in range(1000):  # a vote sent 1,000 times (refused after the first: it is committed)
                 socket.update(r_zero["answer"], {"index": 0})
                 socket.click(r_zero["commit"])
-            for step in range(1000):  # commit, check, predict again: 1,000 changes of mind, each a new vote
+            for step in range(1000):  # commit, predict again: 1,000 changes of mind, each replacing the vote
                 socket.update(share["answer"], {"value": 0.5 + 0.05 * (step % 5)})
                 socket.click(share["commit"])
-                socket.click(share["check"])
-                last = socket.click(share["again"])
+                socket.click(share["again"])
+            socket.update(share["answer"], {"value": 0.7})
+            socket.click(share["commit"])
+            socket.click(share["check"])  # then the check, and a prediction made knowing the answer: not a vote
+            socket.click(share["again"])
+            socket.update(share["answer"], {"value": 0.75})
+            last = socket.click(share["commit"])
             await socket.idle_after(last, timeout=300)
         finally:
             socket.close()
@@ -149,7 +157,7 @@ def test_a_class_of_30_counts_once_each_and_a_crafted_page_once(server, tally):
     assert counts["votes"] == CLASS + 1
     assert counts["counts"] == {"yes": CLASS // 2 + 1, "no": CLASS // 2}
     share = next(q for q in json.loads(body)["questions"] if q["key"] == "01/share")
-    assert share["votes"] == 1 and share["counts"] == {"0.70": 1}  # the last of its 1,000 changes of mind
+    assert share["votes"] == 1 and share["counts"] == {"0.70": 1}  # its last prediction before its check
     with sqlite3.connect(tally) as db:  # the rows themselves: one per page
         rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT page) FROM votes WHERE key = '01/r_zero'").fetchone()
     assert rows == (CLASS + 1, CLASS + 1)

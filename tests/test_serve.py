@@ -68,3 +68,24 @@ def test_version_is_one_and_printed(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--version"])
     assert capsys.readouterr().out.strip() == f"grutools {grutools.__version__}"
+
+
+def test_serve_keeps_the_class_tally_where_told_and_starts_without_one_it_cannot_write(tmp_path, capsys, monkeypatch):
+    from grutools.classroom.serve import _teacher_address, class_environment
+    from grutools.core.tally import QUESTIONS, TALLY
+
+    monkeypatch.delenv(TALLY, raising=False)
+    env = class_environment(tmp_path / "t.sqlite3")
+    assert env[TALLY] == str((tmp_path / "t.sqlite3").resolve()) and env[QUESTIONS] == "on"
+    address = _teacher_address(env, "127.0.0.1", 8866, chosen=True)
+    assert address.startswith("http://127.0.0.1:8866/teacher?token=") and (tmp_path / "t.sqlite3").exists()
+    assert address == _teacher_address(env, "127.0.0.1", 8866, chosen=True)  # the same token after a restart
+    off = class_environment(tmp_path / "t.sqlite3", questions=False)
+    assert TALLY not in off and off[QUESTIONS] == "off" and _teacher_address(off, "h", 1, chosen=False) is None
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    unwritable = class_environment(blocker / "t.sqlite3")
+    with pytest.raises(ValueError, match="--tally PATH"):  # a tally the teacher chose must work
+        _teacher_address(dict(unwritable), "h", 1, chosen=True)
+    assert _teacher_address(unwritable, "h", 1, chosen=False) is None  # the default one only costs the page
+    assert TALLY not in unwritable and "starts without the teacher's page" in capsys.readouterr().err

@@ -10,8 +10,9 @@ cross; after the check the student may predict again.
 The order is the kernel's, not the page's: the check button is disabled until a
 prediction is committed (:mod:`.guard` refuses a click on a disabled button), the
 choice is disabled once committed, and :meth:`Question.check` refuses again on its own.
-Under ``grutools serve`` each commitment is also the page's one anonymous vote on the
-question (:mod:`grutools.core.tally`), which the teacher's page counts.
+Under ``grutools serve`` a commitment is also the page's one anonymous vote on the
+question (:mod:`grutools.core.tally`), which the teacher's page counts: a changed mind
+before the check replaces it; a prediction made after the page's check is not a vote.
 
 A question folds away; ``GRUTOOLS_QUESTIONS=off`` (``grutools serve --no-questions``)
 turns every question off for a whole server, for a demo.
@@ -121,9 +122,11 @@ class Question:
         self.view = widgets.VBox([header, self.body], layout=widgets.Layout(
             border="1px solid #b0bec5", padding="6px 12px", margin="8px 0", width="100%", max_width="900px"))
         self.view.add_class("grutools-question")
+        protect(self.view, self.status)  # guarded even when hidden: its controls are in the kernel all the same
         if not questions_on():
             self.view = widgets.VBox(layout=widgets.Layout(display="none"))
-        protect(self.view, self.status)
+            protect(self.view, self.status)
+        self.checked_once = False  # once the page has shown its check, later predictions are not votes
 
     # ---- the student's three steps ----
     def prediction(self) -> str | float | None:
@@ -141,7 +144,7 @@ class Question:
             return
         self.committed = value
         self.answer.disabled = self.commit_button.disabled = True
-        self.check_button.disabled = False
+        self.check_button.disabled = self.again_button.disabled = False
         self.status.ok(f"Committed: {self._label(value)}. Now run the experiment below, then check.")
         self._vote(value)
 
@@ -155,6 +158,7 @@ class Question:
             self.status.info(found)
             return None
         self.revealed = found
+        self.checked_once = True
         self.check_button.disabled = True
         self.again_button.disabled = False
         self.explanation.value = self._explain(self.committed, found)
@@ -162,9 +166,10 @@ class Question:
         return found
 
     def again(self) -> None:
-        """Open the question again after a check (the page's vote stays until the new one replaces it)."""
-        if self.revealed is None:
-            self.status.error("Check your prediction first.")
+        """Open the question again: to change one's mind before the check (the vote is replaced at the next
+        commitment), or to try again after it (the vote stays: it was made before the check)."""
+        if self.committed is None:
+            self.status.error("Commit a prediction first.")
             return
         self.committed = self.revealed = None
         self.answer.disabled = self.commit_button.disabled = False
@@ -209,6 +214,9 @@ class Question:
             log.warning("%s", error)
 
     def _vote(self, value: str | float) -> None:
+        """The page's vote: its prediction before it saw the check (a later one, made knowing, is not counted)."""
+        if self.checked_once or not questions_on():
+            return
         try:
             tally = class_tally()
             if tally is not None:

@@ -84,6 +84,7 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         self._repair_task: asyncio.Task | None = None
         self._refill_slots: asyncio.Semaphore | None = None
         self._students_starting = 0  # students' own kernels (no pre-heated one was ready) not yet drawn
+        self._shortened: set[str] = set()  # pools that lost a kernel or a refill to the cap: refilled when there is room
 
     @property
     def live_kernels(self) -> int:
@@ -176,13 +177,14 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         The pools count against ``max_kernels`` (they hold memory like any kernel). With a pool
         for every dashboard, a class of 30 on a cap of 45 found its last seats held by kernels
         pre-heated for dashboards nobody opened, and pages got 503 (the soak's errors). The kernel
-        freed is a ready one from the fullest pool; the pool refills when there is room again."""
+        freed is a ready one from the fullest pool; the repair refills that pool once there is room again."""
         pools = sorted(getattr(self, "_pools", {}).items(), key=lambda item: -len(item[1]))
         for name, pool in pools:
             for task in list(pool):
                 if not self._ready(task):
                     continue
                 pool.remove(task)
+                self._shortened.add(name)
                 kernel_id = task.result()["kernel_id"]
                 self.log.info("grutools: at the cap of %d; pre-heated kernel %s of %s shut down for a student",
                               self.max_kernels, kernel_id, name)
@@ -350,16 +352,18 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
             for task in failed:
                 pool.remove(task)
             dropped += len(failed)
-            if failed and self.live_kernels < self.max_kernels:
+            if (failed or name in self._shortened) and self.live_kernels < self.max_kernels:
+                self._shortened.discard(name)
                 self.fill_if_needed(delay=0, notebook_name=name)
         return dropped
 
     def drop_failed_refills(self) -> int:
         """Drop the pool refills that failed (at the cap) or were cancelled; returns how many."""
         dropped = 0
-        for pool in getattr(self, "_pools", {}).values():
+        for name, pool in getattr(self, "_pools", {}).items():
             for task in [t for t in pool if t.done() and (t.cancelled() or t.exception() is not None)]:
                 pool.remove(task)
+                self._shortened.add(name)
                 dropped += 1
         return dropped
 

@@ -77,11 +77,35 @@ def default_tally() -> Path:
 
 
 def class_environment(tally: str | os.PathLike | None = None, questions: bool = True, base: dict | None = None) -> dict:
-    """:func:`environment`, plus the class's tally (``$GRUTOOLS_TALLY``) and whether the dashboards ask questions."""
+    """:func:`environment`, plus the class's tally (``$GRUTOOLS_TALLY``; none with ``questions=False``) and whether
+    the dashboards ask questions (``$GRUTOOLS_QUESTIONS``)."""
     env = environment(base=base)
-    env[TALLY] = str(Path(tally or default_tally()).expanduser().resolve())
+    env.pop(TALLY, None)
+    if questions:
+        env[TALLY] = str(Path(tally or default_tally()).expanduser().resolve())
     env[QUESTIONS] = "on" if questions else "off"
     return env
+
+
+def _teacher_address(env: dict, host: str, port: int, chosen: bool) -> str | None:
+    """Ready the class's tally and the teacher's token; the teacher's page's address, or ``None`` without one.
+
+    A tally the user chose (``--tally``) that cannot be written is an error (``ValueError``); the default
+    one, in a cache folder that cannot be written, only costs the teacher's page: the server still starts."""
+    from .teacher import teacher_token
+
+    if TALLY not in env:
+        return None
+    try:
+        Tally(env[TALLY])
+        return f"http://{host}:{port}/teacher?token={teacher_token(env[TALLY])}"
+    except (TallyError, OSError) as error:
+        if chosen:
+            raise ValueError(f"{error}. Give a folder you can write with --tally PATH.") from None
+        print(f"grutools: {error}; the server starts without the teacher's page (--tally PATH to keep the class's "
+              "predictions elsewhere).", file=sys.stderr, flush=True)
+        del env[TALLY]
+        return None
 
 
 def serve(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None = None,
@@ -90,22 +114,17 @@ def serve(port: int = 8866, ip: str = "127.0.0.1", extra_args: list[str] | None 
 
     The class's predictions are kept in ``tally`` (default :func:`default_tally`); the teacher's page's
     address, with its token, is printed. ``questions=False`` turns every dashboard's questions off."""
-    from .teacher import teacher_token
-
     command = voila_command(port, ip, extra_args)
     env = class_environment(tally, questions)
-    try:
-        Tally(env[TALLY])
-        token = teacher_token(env[TALLY])
-    except (TallyError, OSError) as error:
-        print(f"grutools: {error}. Give a folder you can write with --tally PATH.", file=sys.stderr, flush=True)
-        return 2
     host = '127.0.0.1' if ip in ('0.0.0.0', '::') else ip
+    address = _teacher_address(env, host, port, chosen=tally is not None or bool(os.environ.get(TALLY)))
     print(f"grutools: serving the dashboards on http://{host}:{port}/ "
           f"(Ctrl-C or SIGTERM stops it and its kernels). Settings: {root() / 'voila.json'}", flush=True)
-    print(f"grutools: the teacher's page (keep this address to yourself): http://{host}:{port}/teacher?token={token}\n"
-          f"grutools: the class's predictions are kept in {env[TALLY]}"
-          + ("" if questions else "; the dashboards ask no questions (--no-questions)") + ".", flush=True)
+    if address:
+        print(f"grutools: the teacher's page (keep this address to yourself): {address}\n"
+              f"grutools: the class's predictions are kept in {env[TALLY]}.", flush=True)
+    elif not questions:
+        print("grutools: the dashboards ask no questions (--no-questions).", flush=True)
     code = _run(command, cwd=root(), env=env)
     for folder in remove_stale_connection_folders():  # what a Voila that had to be killed could not remove itself
         print(f"grutools: removed {folder}, the kernel connection folder of the server that was killed.", flush=True)

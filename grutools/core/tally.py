@@ -18,6 +18,7 @@ This module is standard library only: the server reads it without torch's help.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -49,6 +50,7 @@ class Tally:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")  # readers (the teacher's page) never wait for a writer
                 db.executescript(SCHEMA)
                 db.execute("INSERT OR IGNORE INTO lesson (id, started) VALUES (1, ?)", (time.time(),))
         except (OSError, sqlite3.Error) as error:
@@ -78,10 +80,6 @@ class Tally:
         if not isinstance(answer, str) or not isinstance(page, str) or not page:
             raise TallyError("a vote needs a page and an answer as text.")
         self._write("INSERT OR REPLACE INTO votes VALUES (?, ?, ?, ?)", (key, page, answer[:MAX_ANSWER], time.time()))
-
-    def withdraw(self, key: str, page: str) -> None:
-        """Take back the vote of ``page`` on ``key`` (a student who tries again has no vote until they commit)."""
-        self._write("DELETE FROM votes WHERE key = ? AND page = ?", (key, page))
 
     def new_lesson(self) -> None:
         """Clear every vote: the next lesson starts from nothing."""
@@ -123,6 +121,13 @@ class Tally:
 
 
 def class_tally() -> Tally | None:
-    """The tally this kernel's server keeps (``$GRUTOOLS_TALLY``), or ``None`` where there is none (JupyterLab, tests)."""
+    """The tally this kernel's server keeps (``$GRUTOOLS_TALLY``), or ``None`` where there is none (JupyterLab, tests).
+
+    Opened (and its tables made) once per path in a process, not at every vote."""
     path = os.environ.get(TALLY)
-    return Tally(path) if path else None
+    return _opened(path) if path else None
+
+
+@functools.lru_cache(maxsize=4)
+def _opened(path: str) -> Tally:
+    return Tally(path)

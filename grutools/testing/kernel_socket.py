@@ -154,7 +154,8 @@ class KernelSocket:
 def page_questions(states: dict) -> list[dict]:
     """The prediction questions among a page's widget ``states`` (see :class:`grutools.apps.predict.Question`).
 
-    Each is a dict of comm ids, ``answer``, ``commit``, ``check``, ``again``, ``explanation``, and its ``prompt`` text."""
+    Each is a dict of comm ids, ``answer``, ``commit``, ``check``, ``again``, ``explanation``, ``status``, and its
+    ``prompt`` text."""
     def child(comm_id: str, index: int) -> str:
         return states[comm_id]["state"]["children"][index].removeprefix("IPY_MODEL_")
 
@@ -162,8 +163,8 @@ def page_questions(states: dict) -> list[dict]:
     for comm_id, model in states.items():
         if "grutools-question" in model["state"].get("_dom_classes", ()):
             body = child(comm_id, 1)
-            prompt, answer, buttons, explanation = (child(body, i) for i in range(4))
+            prompt, answer, buttons, explanation, status = (child(body, i) for i in range(5))
             commit, check, again = (child(buttons, i) for i in range(3))
-            found.append({"answer": answer, "commit": commit, "check": check, "again": again,
+            found.append({"answer": answer, "commit": commit, "check": check, "again": again, "status": status,
                           "explanation": explanation, "prompt": states[prompt]["state"]["value"]})
     return found
