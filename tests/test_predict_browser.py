@@ -100,6 +100,7 @@ def test_the_teacher_page_counts_live_shows_on_demand_and_passes_axe(browser):
         pytest.skip(f"axe-core is not installed at {AXE} (make test installs it with npm)")
     teacher = browser.new_page(viewport={"width": 1280, "height": 800})
     teacher.goto(f"{browser.server}/teacher?token={browser.token}")
+    assert teacher.url == f"{browser.server}/teacher"  # projected: the address shows no token
     prompt = teacher.locator(".question").filter(has_text="pin the update gate at z = 1")
     expect(prompt).to_be_visible(timeout=30_000)  # the pages opened above registered 01's questions
     before = int(prompt.locator(".votes").inner_text().split()[0])

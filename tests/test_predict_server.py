@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from http.cookiejar import CookieJar
 from urllib.error import HTTPError
-from urllib.request import Request, urlopen
+from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
 
 import pytest
 
@@ -69,11 +70,18 @@ def test_the_teacher_page_answers_403_without_its_token(server, tally):
     for path in ("/teacher", "/teacher/counts"):
         assert get(server + path)[0] == 403
         assert get(server + path + "?token=" + token[:-1] + "x")[0] == 403
-        assert get(server + path + "?token=" + token)[0] == 200
+    assert get(server + "/teacher/counts?token=" + token)[0] == 200
     assert get(server + "/teacher/new", "POST")[0] == 403
     assert get(server + "/teacher/new?token=wrong", "POST")[0] == 403
-    status, body = get(server + "/teacher?token=" + token)
+    # opened with its token, the page moves it into a cookie and shows its bare address
+    browser = build_opener(HTTPCookieProcessor(CookieJar()))
+    with browser.open(server + "/teacher?token=" + token, timeout=60) as response:
+        assert response.status == 200 and response.url == server + "/teacher" and "token" not in response.url
+        body = response.read()
     assert b"The class's predictions" in body and b"New lesson" in body
+    with browser.open(server + "/teacher/counts", timeout=60) as response:  # the cookie alone is enough
+        assert "questions" in json.loads(response.read())
+    assert get(server + "/teacher")[0] == 403  # and without it, nothing
 
 
 def test_the_kernel_refuses_a_check_before_a_commitment_over_the_websocket(server):

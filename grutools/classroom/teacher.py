@@ -9,7 +9,9 @@ and serves, beside the dashboards:
 - ``/teacher/counts?token=T``: the same as JSON, which the page polls every 2 s;
 - ``POST /teacher/new?token=T``: "New lesson": every vote cleared.
 
-Without the right token each of them answers 403. The token is random, made once and
+Without the right token each of them answers 403. Opened with it, the page keeps it
+in a cookie of that browser (HttpOnly, same site only) and shows its bare address, as
+it is projected. The token is random, made once and
 kept in ``teacher.token`` beside the tally (readable by its owner only), so that a server
 restarted mid-lesson keeps both the counts and the teacher's address.
 """
@@ -28,6 +30,7 @@ from tornado import web
 from ..core.tally import Tally, TallyError
 
 TOKEN_FILE = "teacher.token"
+COOKIE = "grutools-teacher"  # the token, once the page has been opened with it (so its address bar shows none)
 PAGE = Path(__file__).with_name("teacher.html")
 
 
@@ -55,7 +58,7 @@ class _TeacherHandler(web.RequestHandler):
         self.tally, self.token = tally, token
 
     def prepare(self) -> None:
-        given = self.get_argument("token", "")
+        given = self.get_argument("token", "") or self.get_cookie(COOKIE, "")
         if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
             raise web.HTTPError(403, "the teacher's page needs the token that 'grutools serve' printed")
 
@@ -83,6 +86,13 @@ class _TeacherHandler(web.RequestHandler):
 
 class TeacherPage(_TeacherHandler):
     def get(self) -> None:
+        if self.get_argument("token", ""):
+            # the page is projected: the token moves from the address bar into a cookie of this browser's alone
+            # (HttpOnly, same site only), and the page is opened again at its bare address
+            self.set_cookie(COOKIE, self.token, path=self.request.path, httponly=True, samesite="Strict",
+                            max_age=12 * 3600)
+            self.redirect(self.request.path)
+            return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
                                                    "style-src 'unsafe-inline'; connect-src 'self'")
