@@ -89,11 +89,11 @@ class Question:
             self.answer = widgets.RadioButtons(options=choices, value=None, description="My prediction",
                                                style={"description_width": "initial"},
                                                layout=widgets.Layout(width="auto"))
-        else:
+        else:  # continuous: every move reaches the kernel before a click on Commit (the page's messages keep order)
             self.answer = widgets.FloatSlider(value=number.start, min=number.low, max=number.high, step=number.step,
                                               description=f"My prediction ({number.unit})" if number.unit
                                               else "My prediction", style={"description_width": "initial"},
-                                              layout=widgets.Layout(width="420px"), continuous_update=False,
+                                              layout=widgets.Layout(width="420px"), continuous_update=True,
                                               readout_format=f".{max(0, -int(math.floor(math.log10(number.step))))}f")
         self.commit_button = widgets.Button(description="Commit my prediction", button_style="primary",
                                             layout=widgets.Layout(**BUTTON))
