@@ -51,7 +51,7 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    with voila_server() as server, sync_playwright() as playwright:
+    with voila_server(preheat=False) as server, sync_playwright() as playwright:  # pre-heating is not tested here
         chromium = launch_chromium(playwright)
         chromium.server = server
         yield chromium

@@ -130,8 +130,7 @@ def test_a_stopping_server_starts_and_refills_no_kernel():
 def one_seat_server(tmp_path_factory):
     """Voila as configured, but with room for one kernel and no pre-heated pool (so the test controls the count)."""
     log = tmp_path_factory.mktemp("voila") / "voila.log"
-    args = ["--VoilaConfiguration.preheat_kernel=False", "--ClassroomKernelManager.max_kernels=1"]
-    with voila_server(extra_args=args, log_path=log) as url:
+    with voila_server(extra_args=["--ClassroomKernelManager.max_kernels=1"], log_path=log, preheat=False) as url:
         yield url
 
 
@@ -314,9 +313,13 @@ def test_a_preheated_kernel_that_dies_is_replaced_never_restarted_and_never_coun
     asyncio.run(scenario())
 
 
-def test_voilas_pool_manager_counts_only_ready_kernels():
+def test_voilas_pool_manager_counts_only_ready_kernels(tmp_path):
     """Voilà builds its pool manager on ours: its page handler must see ready kernels only."""
+    from traitlets.config import Configurable
     from voila.voila_kernel_manager import voila_kernel_manager_factory
+
+    class VoilaApp(Configurable):  # what Voilà's manager reads of its parent: a folder with no notebook to pre-heat
+        root_dir, notebook_path = str(tmp_path), None
 
     voila_manager = voila_kernel_manager_factory(ClassroomKernelManager, preheat_kernel=True, default_pool_size=1)
     assert voila_manager.get_pool_size.__doc__ == ClassroomKernelManager.ready_in_pool.__doc__
@@ -325,11 +328,10 @@ def test_voilas_pool_manager_counts_only_ready_kernels():
         async def pooled():
             return {"kernel_id": "k"}
 
-        manager = voila_manager.__new__(voila_manager)
+        manager = voila_manager(parent=VoilaApp(), max_kernels=5, repair_interval=0)  # built whole, as Voilà does
         ready, starting = asyncio.ensure_future(pooled()), asyncio.ensure_future(asyncio.sleep(30))
         await ready
         manager._pools = {"a.ipynb": [starting, ready]}
-        manager._restarted = set()
         manager._kernels = {"k": FakeKernel(None)}
         manager.fill_if_needed = lambda **kwargs: None
         assert voila_manager.get_pool_size(manager, "a.ipynb") == 1

@@ -21,7 +21,7 @@ BANNER = "#grutools-connection-lost"
 
 @pytest.fixture(scope="module")
 def server():
-    with voila_server(extra_args=["--VoilaConfiguration.preheat_kernel=False"]) as url:
+    with voila_server(preheat=False) as url:
         yield url
 
 

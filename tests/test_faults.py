@@ -29,7 +29,7 @@ from grutools.testing.serving import (
     free_port,
     kernel_processes,
     launch_chromium,
-    notebook_names,
+    preheat_args,
     seconds_to_draw,
     stop_and_wait,
     wait_for_dashboard,
@@ -63,10 +63,15 @@ def kernel_pid(server_pid: int, kernel_id: str) -> int:
     raise AssertionError(f"no process for kernel {kernel_id}")
 
 
+# The pools these tests kill and watch refill: four dashboards' (every pool is refilled by the same code; pre-heating
+# all eleven kept one core busy for a minute and a half before each test could start)
+POOLS = ["00_welcome.ipynb", "01_gru_cell.ipynb", "02_gates_over_time.ipynb", "05_memory_timescales.ipynb"]
+
+
 def start_server(tmp: Path, log_name: str) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log = tmp / log_name
-    args = ["--ClassroomKernelManager.repair_interval=1", "--ClassroomKernelManager.max_kernels=20",
+    args = [*preheat_args(POOLS), "--ClassroomKernelManager.repair_interval=1", "--ClassroomKernelManager.max_kernels=20",
             "--Voila.log_format=%(asctime)s.%(msecs)03d %(message)s", "--Voila.log_datefmt=%H:%M:%S"]
     process = subprocess.Popen(voila_command(port, "127.0.0.1", args), cwd=root(), env=environment(),
                                stdout=open(log, "w"), stderr=subprocess.STDOUT)
@@ -96,11 +101,11 @@ def test_kernels_killed_at_bad_moments_and_a_killed_server_leave_nothing_behind(
 
     server, base, log = start_server(tmp_path, "voila.log")
     try:
-        wait_for_pools(log, len(notebook_names()))
+        wait_for_pools(log, len(POOLS))
         # 1. every pre-heated kernel dies (the out-of-memory killer, a hard cull)
         faults_from = len(log.read_text(errors="replace"))
         preheated = kernel_processes(server.pid)
-        assert len(preheated) == len(notebook_names())
+        assert len(preheated) == len(POOLS)
         for pid in preheated:
             os.kill(pid, signal.SIGKILL)
         # 2. a kernel killed while it starts and runs its notebook
@@ -136,9 +141,9 @@ def test_kernels_killed_at_bad_moments_and_a_killed_server_leave_nothing_behind(
             # 5. once the server is idle again, the repair has refilled every pool: each dashboard is served by a
             #    pre-heated kernel (the server's log names it), never by a cold start behind restarts. How fast that
             #    is belongs to benchmarks/recovery.py (a timed test on a machine that drifts measures the machine)
-            wait_for_every_pool_since(log, faults_from, notebook_names())
+            wait_for_every_pool_since(log, faults_from, POOLS)
             wait_until_idle(timeout=240)
-            for notebook in notebook_names():
+            for notebook in POOLS:
                 # each open starts a refill of its pool (a kernel importing torch and running the notebook); on
                 # 2 cores, opening the next one during three such refills measures the refills, not the repair
                 wait_until_idle(timeout=90)
@@ -197,7 +202,7 @@ def test_after_every_kernel_dies_at_once_the_next_page_waits_for_nothing_but_its
         browser = launch_chromium(playwright)
         server, base, log = start_server(tmp_path, "voila.log")
         try:
-            wait_for_pools(log, len(notebook_names()))
+            wait_for_pools(log, len(POOLS))
             wait_until_idle(timeout=120)
             for _ in range(RECOVERY_RUNS):
                 killed = kernels_of(server.pid)

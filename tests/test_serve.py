@@ -7,7 +7,8 @@ import pytest
 from grutools import cli
 from grutools.classroom.serve import class_settings, copy_notebooks, environment, voila_command
 from grutools.classroom.template import SERVED
-from grutools.core.resources import notebooks_dir, root
+from grutools.core.resources import notebook_names, notebooks_dir, root
+from grutools.testing.serving import preheat_args
 
 
 def test_lab_copies_the_notebooks_and_never_overwrites_the_users_edits(tmp_path):
@@ -50,6 +51,17 @@ def test_class_settings_refuse_what_makes_no_sense(kwargs, message):
 def test_the_command_line_says_what_is_wrong_without_a_traceback(capsys):
     assert cli.main(["serve", "--lesson", "nope", "--class-size", "3"]) == 2
     assert "is not a dashboard" in capsys.readouterr().err
+
+
+def test_a_test_server_preheats_every_dashboard_none_or_the_named_ones():
+    assert preheat_args() == [] and preheat_args(True) == []  # as served: a pool for every dashboard
+    assert preheat_args(False) == preheat_args([]) == ["--VoilaConfiguration.preheat_kernel=False"]
+    (arg,) = preheat_args(["05_memory_timescales.ipynb"])
+    section, pools = arg.split("=", 1)
+    assert section == "--VoilaKernelManager.kernel_pools_config"
+    assert json.loads(pools) == {"default": {"pool_size": 0}, "05_memory_timescales.ipynb": {"pool_size": 1}}
+    with pytest.raises(ValueError, match="not dashboards: 5_memory.ipynb"):
+        preheat_args(["5_memory.ipynb", notebook_names()[0]])
 
 
 def test_voila_serves_the_shipped_notebooks_with_our_template_first():

@@ -18,7 +18,8 @@ SECOND_DASHBOARD_MB = 1.0
 
 
 def test_a_first_visit_and_a_second_dashboard_stay_within_their_byte_budgets():
-    with voila_server() as server, sync_playwright() as playwright:
+    with voila_server(preheat=["02_gates_over_time.ipynb", "03_vanishing_gradients.ipynb"]) as server, \
+         sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         context = browser.new_context()  # a fresh profile: an empty cache
         first_page = context.new_page()

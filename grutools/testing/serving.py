@@ -6,13 +6,14 @@ Playwright is a development dependency, imported only when a browser is needed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..core.resources import notebook_names, notebooks_dir, root  # noqa: F401 (notebook_names: for the tests)
@@ -43,17 +44,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def preheat_args(preheat: bool | Iterable[str] = True) -> list[str]:
+    """Voilà settings that pre-heat a kernel for every dashboard (``True``, as ``grutools serve`` does), for none
+    (``False``), or for the named notebooks only.
+
+    Pre-heating all eleven dashboards keeps one core busy for about a minute and a half after every start: a test
+    about something else (a page's accessibility, the class's tally) pre-heats nothing, and a test about the pools
+    pre-heats the few it opens."""
+    if preheat is True:
+        return []
+    names = [] if preheat is False else list(preheat)
+    if not names:
+        return ["--VoilaConfiguration.preheat_kernel=False"]
+    unknown = sorted(set(names) - set(notebook_names()))
+    if unknown:
+        raise ValueError(f"not dashboards: {', '.join(unknown)}; choose from {', '.join(notebook_names())}")
+    pools = {"default": {"pool_size": 0}, **{name: {"pool_size": 1} for name in names}}
+    return ["--VoilaKernelManager.kernel_pools_config=" + json.dumps(pools)]
+
+
 @contextlib.contextmanager
 def voila_server(port: int | None = None, extra_args: list[str] | None = None, timeout: float = 60.0,
-                 log_path: str | os.PathLike | None = None, env: dict | None = None) -> Iterator[str]:
+                 log_path: str | os.PathLike | None = None, env: dict | None = None,
+                 preheat: bool | Iterable[str] = True) -> Iterator[str]:
     """Serve the dashboards as ``grutools serve`` does (same command, folder and environment); yield the base URL.
 
-    ``env`` adds to the server's environment (e.g. ``GRUTOOLS_TALLY``, the class's tally)."""
+    ``env`` adds to the server's environment (e.g. ``GRUTOOLS_TALLY``, the class's tally); ``preheat``: see
+    :func:`preheat_args`."""
     from ..classroom.serve import environment, voila_command
 
     port = port or free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(voila_command(port, "127.0.0.1", extra_args), cwd=root(), stdout=log,
+    args = [*preheat_args(preheat), *(extra_args or [])]
+    process = subprocess.Popen(voila_command(port, "127.0.0.1", args), cwd=root(), stdout=log,
                                stderr=subprocess.STDOUT, env={**environment(), **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
