@@ -29,7 +29,8 @@ NUMBERS = {"IntSliderModel", "FloatSliderModel", "BoundedIntTextModel", "Bounded
 CHOICES = {"DropdownModel", "ToggleButtonsModel", "SelectionSliderModel", "RadioButtonsModel", "SelectModel"}
 BOOLS = {"CheckboxModel", "ToggleButtonModel"}
 KEPT = ("value", "index", "min", "max", "step", "options", "_options_labels", "disabled", "description", "layout",
-        "selected_index", "children", "accept", "multiple", "placeholder", "autoplay", "loop", "format", "max_seconds")
+        "selected_index", "children", "accept", "multiple", "placeholder", "autoplay", "loop", "format", "max_seconds",
+        "presses", "source", "key")
 
 
 def hostile_updates(model_name: str, state: dict) -> list[dict]:
@@ -57,6 +58,11 @@ def hostile_updates(model_name: str, state: dict) -> list[dict]:
                          {"accept": ".exe"}, {"multiple": True}]
     if model_name == "AudioModel":  # dashboard 09's player: the kernel sets what it plays, never the page
         return common + [{"value": "a sound"}, {"autoplay": True}, {"loop": True}, {"format": "exe"}]
+    if model_name == "AnyModel" and "presses" in state:  # a question's Commit: the next press, with an allowed value
+        press = state["presses"] + 1
+        return common + [{"presses": press, "value": 10 ** 9}, {"presses": press, "value": "0.5"},
+                         {"presses": press, "value": None}, {"presses": press + 5}, {"presses": -1}, {"presses": True},
+                         {"source": "IPY_MODEL_" + uuid.uuid4().hex}, {"key": "description"}, {"_esm": "alert(1)"}]
     if model_name == "AnyModel":  # dashboard 09's microphone button: it may send a recording's bytes, nothing else
         return common + [{"wav": "not bytes"}, {"wav": None}, {"wav": [1, 2, 3]}, {"max_seconds": 10 ** 6},
                          {"_esm": "alert(1)"}]
@@ -80,7 +86,7 @@ def send_update(socket: KernelSocket, comm_id: str, state: dict) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("voila") / "voila.log"
-    with voila_server(extra_args=["--VoilaConfiguration.preheat_kernel=False"], log_path=log) as url:
+    with voila_server(preheat=False, log_path=log) as url:
         yield url
 
 

@@ -173,3 +173,35 @@ def test_a_commitment_is_the_pages_vote_under_a_served_tally(tmp_path, monkeypat
     q.answer.value = "b"
     q.commit()
     assert tally.summary()["questions"][0]["counts"] == {"c": 1}
+
+
+def test_a_press_of_commit_commits_the_prediction_the_page_showed_not_the_kernels_last_move():
+    """ipywidgets holds a slider's later moves back while the kernel works on the first: the click of an ordinary
+    button overtook them. The press carries what the page showed, and the moves that arrive late change nothing."""
+    q = question({"value": 0.75}, number=Number(0, 1, 0.05, 0.5, tolerance=0.05))
+    q.answer.set_state({"value": 0.55})  # the first of five moves reached the kernel; four are held in the page
+    q.commit_button.set_state({"value": 0.75, "presses": 1})  # the page showed 0.75 when Enter was pressed
+    assert q.committed == 0.75 and q.answer.value == 0.75 and "Committed: 0.75" in q.status.value
+    q.answer.set_state({"value": 0.75})  # the held-back move, sent once the kernel was idle: it changes nothing
+    assert q.answer.value == 0.75 and "refused" not in q.status.value
+    q.answer.set_state({"value": 0.3})  # a real change after the commitment is refused
+    assert q.answer.value == 0.75 and "disabled right now" in q.status.value
+
+
+def test_a_press_of_commit_is_refused_with_a_value_the_control_would_not_take_or_out_of_turn():
+    q = question({"value": 0.75}, number=Number(0, 1, 0.05, 0.5, tolerance=0.05))
+    for state in ({"value": 7.0, "presses": 1}, {"value": "0.5", "presses": 1}, {"value": 0.5, "presses": 3},
+                  {"value": 0.5, "presses": True}, {"description": "Reveal", "presses": 1}):
+        q.commit_button.set_state(state)
+        assert q.committed is None and q.commit_button.presses == 0, state
+        assert "refused" in q.status.value
+    choice = question({"value": "b"})
+    choice.commit_button.set_state({"value": 3, "presses": 1})  # there is no fourth choice
+    assert choice.committed is None
+    choice.commit_button.set_state({"value": 1, "presses": 1})  # a choice arrives as its position
+    assert choice.committed == "b" and choice.answer.value == "b"
+    choice.commit_button.set_state({"value": 1, "presses": 2})  # committed: the button is disabled
+    assert choice.commit_button.presses == 1 and "disabled right now" in choice.status.value
+    fresh = question({"value": "b"})
+    fresh.commit_button.set_state({"value": None, "presses": 1})  # nothing chosen on the page
+    assert fresh.committed is None and "refused" in fresh.status.value

@@ -31,7 +31,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     tally = tmp_path_factory.mktemp("class") / "tally.sqlite3"
-    with voila_server(env={TALLY: str(tally)}) as server, sync_playwright() as playwright:
+    with voila_server(env={TALLY: str(tally)}, preheat=False) as server, sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         chromium.server, chromium.token = server, teacher_token(tally)
         yield chromium

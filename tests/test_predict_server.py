@@ -33,7 +33,7 @@ def tally(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(tally, tmp_path_factory):
     log = tmp_path_factory.mktemp("voila") / "voila.log"
-    with voila_server(log_path=log, env={TALLY: str(tally)}) as url:
+    with voila_server(log_path=log, env={TALLY: str(tally)}, preheat=False) as url:  # every page starts its kernel
         yield url
 
 
@@ -97,8 +97,9 @@ def test_the_kernel_refuses_a_check_before_a_commitment_over_the_websocket(serve
             states = await settle(socket, socket.click(share["check"]))
             assert states[share["explanation"]]["state"]["value"] == "", "the check was revealed before a commitment"
             assert states[share["check"]]["state"]["disabled"] is True
-            # committed, the same click reveals the page's own number
-            socket.click(share["commit"])
+            # committed (the press carries the slider's value as the page shows it), the same click reveals the
+            # page's own number
+            socket.commit(share["commit"], states[share["answer"]]["state"]["value"], 1)
             states = await settle(socket, socket.click(share["check"]))
             revealed = states[share["explanation"]]["state"]["value"]
             assert "grutools-reveal" in revealed and "0.75" in revealed and "3,456" in revealed
@@ -124,7 +125,7 @@ def test_a_class_of_30_counts_once_each_and_a_crafted_page_once(server, tally):
             try:
                 question = find(page_questions(await socket.widget_states()), R_ZERO)
                 socket.update(question["answer"], {"index": index % 2})  # "yes" for even students, "no" for odd
-                await socket.idle_after(socket.click(question["commit"]), timeout=120)
+                await socket.idle_after(socket.commit(question["commit"], index % 2, 1), timeout=120)
             finally:
                 socket.close()
             await loop.run_in_executor(None, leave, server, kernel_id)
@@ -140,19 +141,19 @@ def test_a_class_of_30_counts_once_each_and_a_crafted_page_once(server, tally):
         try:
             questions = page_questions(await socket.widget_states())
             r_zero, share = find(questions, R_ZERO), find(questions, SHARE)
-            for _ in range(1000):  # a vote sent 1,000 times (refused after the first: it is committed)
+            for press in range(1, 1001):  # a vote sent 1,000 times (refused after the first: it is committed)
                 socket.update(r_zero["answer"], {"index": 0})
-                socket.click(r_zero["commit"])
+                socket.commit(r_zero["commit"], 0, press)
             for step in range(1000):  # commit, predict again: 1,000 changes of mind, each replacing the vote
                 socket.update(share["answer"], {"value": 0.5 + 0.05 * (step % 5)})
-                socket.click(share["commit"])
+                socket.commit(share["commit"], 0.5 + 0.05 * (step % 5), step + 1)
                 socket.click(share["again"])
             socket.update(share["answer"], {"value": 0.7})
-            socket.click(share["commit"])
+            socket.commit(share["commit"], 0.7, 1001)
             socket.click(share["check"])  # then the check, and a prediction made knowing the answer: not a vote
             socket.click(share["again"])
             socket.update(share["answer"], {"value": 0.75})
-            last = socket.click(share["commit"])
+            last = socket.commit(share["commit"], 0.75, 1002)
             await socket.idle_after(last, timeout=300)
         finally:
             socket.close()
@@ -175,7 +176,7 @@ def test_the_counts_survive_a_restart_and_new_lesson_clears_them(server, tally, 
     token = teacher_token(tally)
     before = json.loads(get(server + "/teacher/counts?token=" + token)[1])
     assert any(q["votes"] for q in before["questions"]), "the class test left no votes to keep"
-    with voila_server(env={TALLY: str(tally)}, log_path=tmp_path / "again.log") as again:
+    with voila_server(env={TALLY: str(tally)}, log_path=tmp_path / "again.log", preheat=False) as again:
         after = json.loads(get(again + "/teacher/counts?token=" + token)[1])
         assert [(q["key"], q["counts"]) for q in after["questions"]] == [(q["key"], q["counts"]) for q in before["questions"]]
         assert get(again + "/teacher/new?token=" + token, "POST")[0] == 200

@@ -144,6 +144,8 @@ def refusal(widget: widgets.Widget, state: dict) -> str | None:
         if _is_figure(widget):
             continue
         if getattr(widget, "disabled", False):
+            if key in ("value", "index") and _same(getattr(widget, key, None), value):
+                continue  # changes nothing: a move the page sent late (ipywidgets holds moves back while the kernel works)
             return "it is disabled right now"
         problem = _value_problem(widget, key, value)
         if problem:
@@ -219,6 +221,12 @@ def _number_problem(widget: widgets.Widget, value) -> str | None:
     if low is not None and value < low or high is not None and value > high:
         return f"{value!r} is outside its range {low}..{high}"
     return None
+
+
+def _same(current, value) -> bool:
+    """Whether a page's ``value`` is the control's ``current`` one (of the same kind: ``True`` is not ``1``)."""
+    return type(current) is type(value) and current == value or (
+        isinstance(current, float) and _is_int(value) and current == value)
 
 
 def _is_int(value) -> bool:

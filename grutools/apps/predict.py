@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from ..core.tally import QUESTIONS, TallyError, class_tally
+from .commit import CommitButton
 from .common import StatusLine, guarded
 from .guard import protect
 
@@ -95,13 +96,14 @@ class Question:
                                               else "My prediction", style={"description_width": "initial"},
                                               layout=widgets.Layout(width="420px"), continuous_update=True,
                                               readout_format=f".{max(0, -int(math.floor(math.log10(number.step))))}f")
-        self.commit_button = widgets.Button(description="Commit my prediction", button_style="primary",
-                                            layout=widgets.Layout(**BUTTON))
+        # the click carries the prediction as the page showed it (an ordinary button's click overtook moves the
+        # page still held back, see .commit)
+        self.commit_button = CommitButton(self.answer, layout=widgets.Layout(**BUTTON))
         self.check_button = widgets.Button(description="Check it on this page", disabled=True, icon="search",
                                            layout=widgets.Layout(**BUTTON))
         self.again_button = widgets.Button(description="Predict again", disabled=True, icon="redo",
                                            layout=widgets.Layout(**BUTTON))
-        self.commit_button.on_click(guard(lambda _: self.commit()))
+        self.commit_button.on_commit(guard(self._commit_shown))
         self.check_button.on_click(guard(lambda _: self.check()))
         self.again_button.on_click(guard(lambda _: self.again()))
         self.explanation = widgets.HTML("", layout=widgets.Layout(width="100%"))
@@ -147,6 +149,15 @@ class Question:
         self.check_button.disabled = self.again_button.disabled = False
         self.status.ok(f"Committed: {self._label(value)}. Now run the experiment below, then check.")
         self._vote(value)
+
+    def _commit_shown(self, shown) -> None:
+        """A press of *Commit*: the prediction the page showed then (checked by the guard) is the one committed."""
+        if self.committed is None and shown is not None:
+            if self.number is None:
+                self.answer.index = shown
+            else:
+                self.answer.value = shown
+        self.commit()
 
     def check(self) -> Check | None:
         """The page's own answer, against the committed prediction; refused before a commitment."""

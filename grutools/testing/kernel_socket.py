@@ -147,6 +147,11 @@ class KernelSocket:
         """Click a button as the page does; returns the message id."""
         return self.send("comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}})
 
+    def commit(self, comm_id: str, value, presses: int) -> str:
+        """Press a question's *Commit my prediction* as the page does: its ``presses``-th press, carrying the
+        prediction the page shows (a slider's value, or a choice's index); returns the message id."""
+        return self.update(comm_id, {"value": value, "presses": presses})
+
     def close(self) -> None:
         self.connection.close()
 
