@@ -22,7 +22,9 @@ import traitlets
 _ESM = r"""
 function render({ model, el }) {
   const button = document.createElement("button");
-  button.className = "jupyter-button widget-button mod-primary grutools-commit";
+  // ipywidgets' own classes: the same look as the other buttons, enabled and disabled
+  button.className = "jupyter-widgets jupyter-button widget-button mod-primary grutools-commit";
+  button.style.width = "100%";  // the widget's layout (its width, margin) is set on el
   const show = () => {
     button.textContent = model.get("description");
     button.disabled = model.get("disabled");
