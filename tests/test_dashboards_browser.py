@@ -359,6 +359,20 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
     assert page.locator(".grutools-error").count() == 0 and "Traceback" not in page.inner_text("body")
 
 
+def unveil(page, words: str, commit: bool) -> None:
+    """A shipped study's bars wait behind the question they answer: commit a prediction (the first choice), or fold
+    the question away; either shows them."""
+    veil = page.locator(".grutools-veil")
+    assert veil.count() == 1 and veil.is_visible(), "the study was not kept behind its question"
+    box = page.locator(".grutools-question").filter(has_text=words)
+    if commit:
+        box.get_by_role("radio").first.check()
+        box.get_by_role("button", name="Commit my prediction").click()
+    else:
+        box.get_by_role("button", name="Hide the question").click()
+    veil.wait_for(state="hidden", timeout=30_000)
+
+
 def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashboard):
     dashboard = open_dashboard("07_rivals.ipynb")
     page = dashboard.page
@@ -381,6 +395,7 @@ def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashbo
     page.get_by_role("button", name="Race").click()
     page.wait_for_function("() => document.body.innerText.includes('This race') && "
                            "!document.body.innerText.includes('stopped early')", timeout=120_000)
+    unveil(page, "In the shipped study", commit=True)
     body = page.inner_text("body")
     assert "length 10" in body and "Bai et al. 2018" in body and "What the shipped numbers say" in body
     assert page.locator(".js-plotly-plot").count() >= 4  # the race, the study, cost against length, streaming
@@ -456,6 +471,7 @@ def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_das
     upload(page, 0, "not_sound.wav", b"these are not samples", "audio/wav")
     page.wait_for_function("() => document.body.innerText.includes('is not a WAV file')", timeout=30_000)
     assert "my_three.wav" in page.evaluate(title)  # the page kept what it showed
+    unveil(page, "Shuffle every recording's frames", commit=False)
     body = page.inner_text("body")
     assert "Traceback" not in body and "What the shipped runs show" in body
     assert dashboard.outside == [] and dashboard.page_errors == []
@@ -485,6 +501,7 @@ def test_a_gru_reads_picks_a_unit_finds_a_pattern_writes_and_trains(open_dashboa
     page.get_by_role("button", name="Write").click()
     page.wait_for_function("() => document.body.innerText.includes('500 characters at temperature')", timeout=30_000)
     train_then_stop(page)
+    unveil(page, "A character GRU and an LSTM", commit=False)
     body = page.inner_text("body")
     assert "bits per character" in body and "What the shipped runs show" in body and "Traceback" not in body
     assert dashboard.outside == [] and dashboard.page_errors == []

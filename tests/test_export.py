@@ -61,6 +61,8 @@ def test_the_rivals_dashboard_exports_its_study_and_costs(tmp_path):
     figures = re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', text, flags=re.S)
     assert len(figures) >= 4  # the race's empty axes, the study, cost against length, streaming
     assert "Bai et al. 2018" in text and "What the shipped numbers say" in text
+    # no question nobody could commit to, and nothing kept behind one
+    assert "Predict, then check" not in text and "commit your prediction first" not in text
 
 
 def test_the_training_with_care_dashboard_exports_its_grid_and_checklist(tmp_path):

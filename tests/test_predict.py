@@ -101,7 +101,46 @@ def test_every_dashboard_has_two_to_four_questions_placed_in_its_notebook():
         source = Path(questions_package.__file__).parent / f"{stem}.py"  # the module itself, clone or installed
         names = set(re.findall(r'^        "(\w+)": Question\(', source.read_text(), flags=re.M))
         assert set(asked) == names, f"{notebook.name} asks {sorted(asked)}; {stem}.py has {sorted(names)}"
+        for code in sources:  # a view kept behind a question comes after that question's cell
+            for name in re.findall(r'\.answer_after\("(\w+)"', code):
+                assert name in asked and sources.index(code) > min(i for i, s in enumerate(sources)
+                                                                   if f'.ask("{name}")' in s), (notebook.name, name)
     assert modules
+    behind = {n.name for n in notebooks_dir().glob("*.ipynb") if ".answer_after(" in n.read_text()}
+    assert behind == {"07_rivals.ipynb", "09_gru_hears.ipynb", "10_gru_reads.ipynb"}  # the shipped studies' bars
+
+
+def test_a_view_that_answers_at_a_glance_waits_for_a_commitment_or_a_fold(monkeypatch):
+    import ipywidgets as widgets
+
+    def veiled():
+        q = question({"value": "b"})
+        study = widgets.HTML("the bars")
+        box = q.veil(study)
+        note = box.children[0]
+        return q, box, note, study
+
+    q, box, note, study = veiled()
+    assert box.children[1] is study and study.layout.display == "none" and note.layout.display == ""
+    assert "commit your prediction first" in note.value
+    q.answer.value = "a"
+    q.commit()
+    assert study.layout.display == "" and note.layout.display == "none"
+    q.check()
+    q.again()  # once shown, it stays
+    assert study.layout.display == ""
+    q, box, note, study = veiled()
+    q.fold.value = False  # the question folded away hides nothing either
+    assert study.layout.display == "" and note.layout.display == "none"
+    q.fold.value = True
+    assert study.layout.display == ""
+    assert note.layout.display == "none"
+    box.children[0].set_state({"layout": None})  # guarded like the rest of the question
+    assert "refused" in q.status.value
+    monkeypatch.setenv(QUESTIONS, "off")
+    off = question({"value": "b"})
+    bare = widgets.HTML("the bars")
+    assert off.veil(bare) is bare and bare.layout.display is None
 
 
 # ---- the tally ----

@@ -24,7 +24,8 @@ function render({ model, el }) {
   const button = document.createElement("button");
   // ipywidgets' own classes: the same look as the other buttons, enabled and disabled
   button.className = "jupyter-widgets jupyter-button widget-button mod-primary grutools-commit";
-  button.style.width = "100%";  // the widget's layout (its width, margin) is set on el
+  button.style.width = "100%";  // the widget's layout (its width, margin) is set on el, not here
+  button.style.margin = "0";
   const show = () => {
     button.textContent = model.get("description");
     button.disabled = model.get("disabled");

@@ -129,6 +129,7 @@ class Question:
             self.view = widgets.VBox(layout=widgets.Layout(display="none"))
             protect(self.view, self.status)
         self.checked_once = False  # once the page has shown its check, later predictions are not votes
+        self._veiled: list[tuple[widgets.Widget, widgets.Widget]] = []  # (a note, the view it stands in for)
 
     # ---- the student's three steps ----
     def prediction(self) -> str | float | None:
@@ -149,6 +150,7 @@ class Question:
         self.check_button.disabled = self.again_button.disabled = False
         self.status.ok(f"Committed: {self._label(value)}. Now run the experiment below, then check.")
         self._vote(value)
+        self._unveil()
 
     def _commit_shown(self, shown) -> None:
         """A press of *Commit*: the prediction the page showed then (checked by the guard) is the one committed."""
@@ -209,7 +211,31 @@ class Question:
                 f'<b class="grutools-measured">{html.escape(self._label(found.answer))}</b>.</div>'
                 f'<div style="margin-top:4px"><b>{lead}</b> {html.escape(found.explanation)}</div></div>')
 
+    def veil(self, view: widgets.Widget) -> widgets.Widget:
+        """``view`` in a box that shows, in its place, a note until a prediction is committed (or the question is
+        folded away): for results that answer the question at a glance, such as a shipped study's bars just below
+        it. With questions off it is ``view`` itself. Once shown it stays."""
+        if not questions_on():
+            return view
+        note = widgets.HTML('<div class="grutools-veil" style="border:1px dashed #90a4ae;padding:8px 12px;'
+                            'font-size:15px;color:#37474f;max-width:860px">The results here answer the question '
+                            'above: commit your prediction first (or hide the question) to see them.</div>')
+        box = widgets.VBox([note, view])
+        protect(box, self.status)
+        self._veiled.append((note, view))
+        self._unveil(self.committed is not None or not self.fold.value)
+        return box
+
+    def _unveil(self, shown: bool = True) -> None:
+        for note, view in self._veiled:
+            note.layout.display = "none" if shown else ""
+            view.layout.display = "" if shown else "none"
+        if shown:
+            self._veiled = []
+
     def _show(self, shown: bool) -> None:
+        if not shown:
+            self._unveil()  # folded away: the question is in nobody's way, and hides nothing either
         self.body.layout.display = "" if shown else "none"
         self.fold.description = "Hide the question" if shown else "Show the question"
         self.fold.icon = "chevron-up" if shown else "chevron-down"

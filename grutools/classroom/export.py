@@ -4,7 +4,8 @@ Each notebook in ``notebooks/`` becomes one HTML page: its narrative (the markdo
 cells) and, for every code cell, what that cell shows, run here once with the
 shipped data: plotly figures (interactive: zoom, pan, hover), findings and tables.
 Controls (sliders, buttons) are left out, since without a kernel nothing would answer
-them; a note at the top of each page says so and names the live version. plotly.js
+them; a note at the top of each page says so and names the live version. The prediction
+questions are left out too (nobody could commit or check one), and so nothing waits behind them. plotly.js
 is written once beside the pages (``plotly.min.js``, from the plotly package): the
 pages load nothing from the internet and can be opened straight from the disk.
 """
@@ -12,13 +13,16 @@ pages load nothing from the internet and can be opened straight from the disk.
 from __future__ import annotations
 
 import ast
+import contextlib
 import html
+import os
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.resources import notebook_names, notebooks_dir
+from ..core.tally import QUESTIONS
 
 NOTEBOOKS = notebooks_dir()
 
@@ -107,6 +111,20 @@ def export_notebook(path: Path, out: Path, names: list[str]) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def _questions_off() -> Iterator[None]:
+    """The dashboards as a server with ``--no-questions`` serves them, for as long as the export runs."""
+    before = os.environ.get(QUESTIONS)
+    os.environ[QUESTIONS] = "off"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(QUESTIONS, None)
+        else:
+            os.environ[QUESTIONS] = before
+
+
 def export(out: str | Path, notebooks: list[str] | None = None, progress: bool = True) -> list[Path]:
     """Export ``notebooks`` (default: all in ``notebooks/``) to static pages in ``out``; returns the pages written.
 
@@ -122,7 +140,8 @@ def export(out: str | Path, notebooks: list[str] | None = None, progress: bool =
     if missing:
         raise FileNotFoundError(f"no such notebook in {NOTEBOOKS}: {', '.join(missing)}")
     shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", out / "plotly.min.js")
-    pages = [export_notebook(NOTEBOOKS / name, out, names)
-             for name in tqdm(names, desc="exporting dashboards", disable=not progress)]
+    with _questions_off():
+        pages = [export_notebook(NOTEBOOKS / name, out, names)
+                 for name in tqdm(names, desc="exporting dashboards", disable=not progress)]
     shutil.copyfile(pages[0], out / "index.html")
     return pages

@@ -59,6 +59,11 @@ class Asking:
             raise KeyError(f"no question {name!r} here; this dashboard asks {', '.join(questions)}.")
         return questions[name]
 
+    def answer_after(self, name: str, view: widgets.Widget) -> widgets.Widget:
+        """``view``, kept behind a note until the question ``name`` has a committed prediction (see
+        :meth:`~grutools.apps.predict.Question.veil`): for a view that shows the answer at a glance."""
+        return self.question(name).veil(view)
+
     @property
     def question_names(self) -> list[str]:
         return list(self._questions())
