@@ -362,15 +362,16 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
 def unveil(page, words: str, commit: bool) -> None:
     """A shipped study's bars wait behind the question they answer: commit a prediction (the first choice), or fold
     the question away; either shows them."""
-    veil = page.locator(".grutools-veil")
-    assert veil.count() == 1 and veil.is_visible(), "the study was not kept behind its question"
+    shown = "() => Array.from(document.querySelectorAll('.grutools-veil')).filter(v => v.offsetParent).length"
+    before = page.evaluate(shown)
+    assert before >= 1, "the study was not kept behind its question"
     box = page.locator(".grutools-question").filter(has_text=words)
     if commit:
         box.get_by_role("radio").first.check()
         box.get_by_role("button", name="Commit my prediction").click()
     else:
         box.get_by_role("button", name="Hide the question").click()
-    veil.wait_for(state="hidden", timeout=30_000)
+    page.wait_for_function(f"() => ({shown})() === {before - 1}", timeout=30_000)
 
 
 def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashboard):
