@@ -67,11 +67,6 @@ class CommitButton(anywidget.AnyWidget):
     def on_commit(self, callback) -> None:
         self._callbacks.append(callback)
 
-    def press(self) -> None:
-        """A press in the kernel (tests, keyboard-free use): commits the control's value as the kernel has it."""
-        self.value = self.source.index if self.key == "index" else self.source.value
-        self.presses += 1
-
     def _pressed(self, change) -> None:
         for callback in self._callbacks:
             callback(self.value)

@@ -13,13 +13,13 @@ pages load nothing from the internet and can be opened straight from the disk.
 from __future__ import annotations
 
 import ast
-import contextlib
 import html
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 from ..core.resources import notebook_names, notebooks_dir
 from ..core.tally import QUESTIONS
@@ -111,20 +111,6 @@ def export_notebook(path: Path, out: Path, names: list[str]) -> Path:
     return target
 
 
-@contextlib.contextmanager
-def _questions_off() -> Iterator[None]:
-    """The dashboards as a server with ``--no-questions`` serves them, for as long as the export runs."""
-    before = os.environ.get(QUESTIONS)
-    os.environ[QUESTIONS] = "off"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(QUESTIONS, None)
-        else:
-            os.environ[QUESTIONS] = before
-
-
 def export(out: str | Path, notebooks: list[str] | None = None, progress: bool = True) -> list[Path]:
     """Export ``notebooks`` (default: all in ``notebooks/``) to static pages in ``out``; returns the pages written.
 
@@ -140,7 +126,7 @@ def export(out: str | Path, notebooks: list[str] | None = None, progress: bool =
     if missing:
         raise FileNotFoundError(f"no such notebook in {NOTEBOOKS}: {', '.join(missing)}")
     shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", out / "plotly.min.js")
-    with _questions_off():
+    with mock.patch.dict(os.environ, {QUESTIONS: "off"}):  # as `grutools serve --no-questions`; restored after
         pages = [export_notebook(NOTEBOOKS / name, out, names)
                  for name in tqdm(names, desc="exporting dashboards", disable=not progress)]
     shutil.copyfile(pages[0], out / "index.html")
