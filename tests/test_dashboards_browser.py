@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from grutools.testing.serving import CHROMIUM, dashboard_url, is_local, launch_chromium, voila_server, wait_for_dashboard  # noqa: E402
 
@@ -418,6 +418,8 @@ def test_training_with_care_runs_every_scenario_and_says_what_it_sees(open_dashb
         assert sign in line, (label, line)
     page.get_by_role("button", name="Sweep k").click()
     page.wait_for_function("() => document.body.innerText.includes('lead the input')", timeout=120_000)
+    assert "What the shipped grid says" not in page.inner_text("body")  # the heatmaps answer 'carry' at a glance
+    unveil(page, "best learning rate at 8 units", commit=True)
     body = page.inner_text("body")
     assert "What the shipped grid says" in body and "The same scenarios over seeds" in body
     assert "For your own project" in body and "monitored_run" in body
@@ -425,13 +427,24 @@ def test_training_with_care_runs_every_scenario_and_says_what_it_sees(open_dashb
 
 
 def train_then_stop(page) -> None:
-    """Press the first Train, wait for the progress bar to move, press Stop, wait for the run's findings."""
+    """Pick the longest run, press the first Train, press Stop once the run has reported a step, and wait for the
+    run's findings, which must say it was stopped.
+
+    The longest run leaves room: a run reports its progress every 0.25 s or less often when a redraw is slow (3 s
+    and more on a loaded machine), and a 600-step run on a fast kernel could end between the page's sight of its
+    progress and the Stop click's arrival (seen in CI: Stop already disabled)."""
+    steps = page.get_by_label("steps", exact=True)
+    longest = steps.locator("option").last.inner_text()
+    steps.select_option(label=longest)
     page.get_by_role("button", name="Train").first.click()
+    stop = page.get_by_role("button", name="Stop").first
+    expect(stop).to_be_enabled(timeout=60_000)
     page.wait_for_function("() => document.querySelector('.widget-hprogress .progress-bar') &&"
-                           "parseFloat(document.querySelector('.widget-hprogress .progress-bar').style.width) > 5",
+                           "parseFloat(document.querySelector('.widget-hprogress .progress-bar').style.width) > 0",
                            timeout=90_000)
-    page.get_by_role("button", name="Stop").first.click()
+    stop.click()
     page.wait_for_function("() => document.body.innerText.includes('It is now')", timeout=60_000)
+    assert "stopped early" in page.inner_text("body")
 
 
 def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_dashboard, tmp_path):

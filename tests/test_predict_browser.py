@@ -50,6 +50,10 @@ def test_commit_then_run_then_check_shows_the_pages_explanation(browser):
     box = question(page, "reset gate at r = 0")
     check = box.get_by_role("button", name="Check it on this page")
     expect(check).to_be_disabled()
+    # the three buttons share one line: Commit (an anywidget) sits level with its two ipywidgets neighbours
+    tops = [box.get_by_role("button", name=name).bounding_box()["y"]
+            for name in ("Commit my prediction", "Check it on this page", "Predict again")]
+    assert max(tops) - min(tops) < 0.5, tops
     box.get_by_label("no", exact=True).check()
     box.get_by_role("button", name="Commit my prediction").click()
     expect(check).to_be_enabled()
