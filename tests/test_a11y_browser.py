@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from grutools.testing.serving import CHROMIUM, dashboard_url, launch_chromium, notebook_names, voila_server, wait_for_dashboard  # noqa: E402
 
@@ -63,20 +63,31 @@ SIZES = [(1280, 800), (1024, 768), (768, 1024)]  # a laptop, a projector, a tabl
 
 @pytest.mark.parametrize("notebook", notebook_names())
 def test_nothing_cut_off_and_no_wcag_violations_at_any_size(browser, notebook):
-    """One load per dashboard, then the window takes each size in turn (the layout follows it, as tested below)."""
+    """One load per dashboard, then the window takes each size in turn (the layout follows it, as tested below):
+    first as it opens, questions open, then with every question folded away, which shows the views kept behind
+    them (axe and the cut-off check look only at what is shown)."""
     page = browser.new_page(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
     page.goto(dashboard_url(browser.server, notebook), wait_until="commit")
     wait_for_dashboard(page)
     page.add_script_tag(path=str(AXE))
-    for width, height in SIZES:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(700)  # plots follow their boxes; our a11y script names what was just drawn
-        layout = page.evaluate(CUT_OFF)
-        assert layout["scroll"] <= width, f"{width}x{height}: the page is {layout['scroll']} px wide"
-        assert layout["cut"] == [], f"{width}x{height}: {layout['cut']}"
-        result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG21_AA)
-        problems = [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['html'][:120]}" for v in result["violations"]]
-        assert problems == [], f"{width}x{height}: {problems}"
+    for folded in (False, True):
+        if folded:
+            folds = page.get_by_role("button", name="Hide the question")  # a folded one is "Show the question"
+            for _ in range(folds.count()):
+                count = folds.count()
+                folds.first.click()
+                expect(folds).to_have_count(count - 1, timeout=30_000)
+            expect(page.locator(".grutools-veil >> visible=true")).to_have_count(0, timeout=30_000)
+        for width, height in SIZES:
+            where = f"{width}x{height}{', questions folded' if folded else ''}"
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(700)  # plots follow their boxes; our a11y script names what was just drawn
+            layout = page.evaluate(CUT_OFF)
+            assert layout["scroll"] <= width, f"{where}: the page is {layout['scroll']} px wide"
+            assert layout["cut"] == [], f"{where}: {layout['cut']}"
+            result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG21_AA)
+            problems = [f"{v['id']} ({len(v['nodes'])}): {v['nodes'][0]['html'][:120]}" for v in result["violations"]]
+            assert problems == [], f"{where}: {problems}"
     page.close()
 
 

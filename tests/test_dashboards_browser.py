@@ -148,6 +148,7 @@ LOSS_POINTS = """() => { const plot = [...document.querySelectorAll('.js-plotly-
 def test_gates_dashboard_shows_heatmaps_trains_stops_and_updates(open_dashboard):
     dashboard = open_dashboard("02_gates_over_time.ipynb")
     page = dashboard.page
+    reveal_all(page)
     before = page.evaluate(HEATMAP_TITLE)
     assert before and "after 1500 of 1500 training steps" in before  # the pre-trained model, at once
     assert "clear memory" in page.inner_text(".grutools-findings")
@@ -191,6 +192,7 @@ RACE_CURVES = """() => { const plot = [...document.querySelectorAll('.js-plotly-
 def test_vanishing_dashboard_redraws_on_length_and_races(open_dashboard):
     dashboard = open_dashboard("03_vanishing_gradients.ipynb")
     page = dashboard.page
+    reveal_all(page)
     assert page.evaluate(GRADIENT_POINTS) == 100
     sliders = app_sliders(page)
     sliders.nth(0).focus()  # sequence length of the gradient view
@@ -223,6 +225,7 @@ def first_bar_values():
 def test_gru_vs_lstm_dashboard_counts_and_times_on_demand(open_dashboard):
     dashboard = open_dashboard("04_gru_vs_lstm.ipynb")
     page = dashboard.page
+    reveal_all(page)
     before = page.evaluate(first_bar_values())
     assert before is not None
     app_sliders(page).first.focus()  # GRU hidden units
@@ -254,6 +257,7 @@ IMPULSE_LINE = """() => { const plot = [...document.querySelectorAll('.js-plotly
 def test_memory_dashboard_moves_the_nudge(open_dashboard):
     dashboard = open_dashboard("05_memory_timescales.ipynb")
     page = dashboard.page
+    reveal_all(page)
     assert page.evaluate(IMPULSE_LINE) == 21
     app_sliders(page).first.focus()  # nudge at step
     page.keyboard.press("ArrowRight")
@@ -321,6 +325,7 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
 
     dashboard = open_dashboard("06_your_own_model.ipynb")
     page = dashboard.page
+    reveal_all(page)
     assert "update gate z" in page.evaluate(HEATMAP_NAMES)  # the example: the adding problem's GRU
     forecaster = nn.Sequential()
     forecaster.add_module("encoder", nn.LSTM(2, 5, batch_first=True))
@@ -359,19 +364,30 @@ def test_your_own_model_dashboard_uploads_a_model_and_a_csv_and_refuses_wrong_fi
     assert page.locator(".grutools-error").count() == 0 and "Traceback" not in page.inner_text("body")
 
 
-def unveil(page, words: str, commit: bool) -> None:
-    """A shipped study's bars wait behind the question they answer: commit a prediction (the first choice), or fold
-    the question away; either shows them."""
-    shown = "() => Array.from(document.querySelectorAll('.grutools-veil')).filter(v => v.offsetParent).length"
-    before = page.evaluate(shown)
-    assert before >= 1, "the study was not kept behind its question"
+def unveil(page, key: str, words: str, commit: bool) -> None:
+    """A view that answers a question at a glance waits behind it: commit a prediction (the first choice), or fold
+    the question (``key``, e.g. ``"07/study"``; ``words``, from its prompt) away; either shows the view."""
+    held = page.locator(f".grutools-veil[data-question='{key}'] >> visible=true")
+    assert held.count() >= 1, f"nothing was kept behind {key}"
     box = page.locator(".grutools-question").filter(has_text=words)
     if commit:
         box.get_by_role("radio").first.check()
         box.get_by_role("button", name="Commit my prediction").click()
     else:
         box.get_by_role("button", name="Hide the question").click()
-    page.wait_for_function(f"() => ({shown})() === {before - 1}", timeout=30_000)
+    expect(held).to_have_count(0, timeout=30_000)
+
+
+def reveal_all(page) -> None:
+    """Fold every question away: each view kept behind one shows (for tests of the views, not of the questions)."""
+    held = page.locator(".grutools-veil >> visible=true")
+    assert held.count() >= 1, "nothing on this page was kept behind a question"
+    folds = page.get_by_role("button", name="Hide the question")  # a folded one is "Show the question"
+    for _ in range(folds.count()):
+        count = folds.count()
+        folds.first.click()
+        expect(folds).to_have_count(count - 1, timeout=30_000)
+    expect(held).to_have_count(0, timeout=30_000)
 
 
 def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashboard):
@@ -396,7 +412,8 @@ def test_rivals_dashboard_races_two_models_stops_and_shows_the_study(open_dashbo
     page.get_by_role("button", name="Race").click()
     page.wait_for_function("() => document.body.innerText.includes('This race') && "
                            "!document.body.innerText.includes('stopped early')", timeout=120_000)
-    unveil(page, "In the shipped study", commit=True)
+    unveil(page, "07/study", "In the shipped study", commit=True)
+    reveal_all(page)  # the cost of length, and streaming, behind 'stream'
     body = page.inner_text("body")
     assert "length 10" in body and "Bai et al. 2018" in body and "What the shipped numbers say" in body
     assert page.locator(".js-plotly-plot").count() >= 4  # the race, the study, cost against length, streaming
@@ -419,7 +436,7 @@ def test_training_with_care_runs_every_scenario_and_says_what_it_sees(open_dashb
     page.get_by_role("button", name="Sweep k").click()
     page.wait_for_function("() => document.body.innerText.includes('lead the input')", timeout=120_000)
     assert "What the shipped grid says" not in page.inner_text("body")  # the heatmaps answer 'carry' at a glance
-    unveil(page, "best learning rate at 8 units", commit=True)
+    unveil(page, "08/carry", "best learning rate at 8 units", commit=True)
     body = page.inner_text("body")
     assert "What the shipped grid says" in body and "The same scenarios over seeds" in body
     assert "For your own project" in body and "monitored_run" in body
@@ -451,6 +468,7 @@ def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_das
     """Dashboard 09: pick a recording and hear it (the audio element plays), train and stop, upload a WAV."""
     dashboard = open_dashboard("09_gru_hears.ipynb")
     page = dashboard.page
+    unveil(page, "09/settle", "How far into it", commit=False)  # the hearing view
     title = "document.querySelector('.js-plotly-plot .gtitle').textContent"
     assert "seven" in page.evaluate(title)
     page.get_by_label("digit").select_option(label="6 (six)")
@@ -485,7 +503,7 @@ def test_a_gru_hears_plays_a_recording_trains_stops_and_takes_an_upload(open_das
     upload(page, 0, "not_sound.wav", b"these are not samples", "audio/wav")
     page.wait_for_function("() => document.body.innerText.includes('is not a WAV file')", timeout=30_000)
     assert "my_three.wav" in page.evaluate(title)  # the page kept what it showed
-    unveil(page, "Shuffle every recording's frames", commit=False)
+    unveil(page, "09/shuffled", "Shuffle every recording's frames", commit=False)
     body = page.inner_text("body")
     assert "Traceback" not in body and "What the shipped runs show" in body
     assert dashboard.outside == [] and dashboard.page_errors == []
@@ -495,6 +513,8 @@ def test_a_gru_reads_picks_a_unit_finds_a_pattern_writes_and_trains(open_dashboa
     """Dashboard 10: pick a unit, type a regular expression, write at a temperature, train and stop."""
     dashboard = open_dashboard("10_gru_reads.ipynb")
     page = dashboard.page
+    unveil(page, "10/string", "inside a string literal", commit=True)  # the patterns: behind two questions
+    unveil(page, "10/nameless", "follow none of the five", commit=False)
     assert "def _safe_repr" in page.inner_text(".grutools-text pre")
     unit = page.get_by_label("unit", exact=True)
     unit.fill("12")
@@ -515,7 +535,7 @@ def test_a_gru_reads_picks_a_unit_finds_a_pattern_writes_and_trains(open_dashboa
     page.get_by_role("button", name="Write").click()
     page.wait_for_function("() => document.body.innerText.includes('500 characters at temperature')", timeout=30_000)
     train_then_stop(page)
-    unveil(page, "A character GRU and an LSTM", commit=False)
+    unveil(page, "10/lstm", "A character GRU and an LSTM", commit=False)
     body = page.inner_text("body")
     assert "bits per character" in body and "What the shipped runs show" in body and "Traceback" not in body
     assert dashboard.outside == [] and dashboard.page_errors == []
@@ -529,6 +549,7 @@ def test_the_microphone_button_is_off_on_a_page_that_is_not_secure_and_says_why(
         page.add_init_script("Object.defineProperty(window, 'isSecureContext', {get: () => false});")
         page.goto(dashboard_url(server, "09_gru_hears.ipynb"), wait_until="commit")
         wait_for_dashboard(page)
+        unveil(page, "09/settle", "How far into it", commit=False)  # the hearing view
         page.wait_for_selector(".grutools-record")
         assert page.locator(".grutools-record").is_disabled()
         note = page.inner_text(".grutools-record-note")

@@ -217,9 +217,10 @@ class Question:
         it. With questions off it is ``view`` itself. Once shown it stays."""
         if not questions_on():
             return view
-        note = widgets.HTML('<div class="grutools-veil" style="border:1px dashed #90a4ae;padding:8px 12px;'
-                            'font-size:15px;color:#37474f;max-width:860px">The results here answer the question '
-                            'above: commit your prediction first (or hide the question) to see them.</div>')
+        note = widgets.HTML(f'<div class="grutools-veil" data-question="{html.escape(self.key)}" style="border:1px '
+                            'dashed #90a4ae;padding:8px 12px;font-size:15px;color:#37474f;max-width:860px">The '
+                            'results here answer the question above: commit your prediction first (or hide the '
+                            'question) to see them.</div>')
         box = widgets.VBox([note, view])
         protect(box, self.status)
         self._veiled.append((note, view))

@@ -10,6 +10,7 @@ lesson plan of each dashboard, with these questions and the answers this machine
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 
 import ipywidgets as widgets
 
@@ -59,10 +60,16 @@ class Asking:
             raise KeyError(f"no question {name!r} here; this dashboard asks {', '.join(questions)}.")
         return questions[name]
 
-    def answer_after(self, name: str, view: widgets.Widget) -> widgets.Widget:
-        """``view``, kept behind a note until the question ``name`` has a committed prediction (see
-        :meth:`~grutools.apps.predict.Question.veil`): for a view that shows the answer at a glance."""
-        return self.question(name).veil(view)
+    def answer_after(self, names: str | Sequence[str], view: widgets.Widget) -> widgets.Widget:
+        """``view``, kept behind a note until the question ``names`` (or each of several, a list) has a committed
+        prediction or is folded away (see :meth:`~grutools.apps.predict.Question.veil`): for a view that shows the
+        answer at a glance, such as a plot drawn when the page opens just below the question it answers."""
+        names = [names] if isinstance(names, str) else list(names)
+        if not names:
+            raise ValueError("answer_after needs the name of at least one question.")
+        for name in reversed(names):  # one veil inside another: the first question's note shows first
+            view = self.question(name).veil(view)
+        return view
 
     @property
     def question_names(self) -> list[str]:
