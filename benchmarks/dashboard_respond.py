@@ -25,6 +25,7 @@ from grutools.testing.serving import (
     dashboard_url,
     launch_chromium,
     notebook_names,
+    reveal_all,
     voila_server,
     wait_for_dashboard,
     wait_until_idle,
@@ -78,6 +79,7 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(dashboard_url(base, name))
             wait_for_dashboard(page)
+            reveal_all(page, held=False)  # the views a question holds back: shown, as after a fold
             page.wait_for_timeout(2000)  # let the first drawing finish
             wait_until_idle()  # and Voila's refill of the pre-heated pool, which runs a whole notebook
             results[name] = move_times(page, SLIDERS[name][0], args.moves)

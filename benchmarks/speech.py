@@ -63,13 +63,21 @@ def kernel_times(rounds: int) -> list[float]:
 def browser_times(picks: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
-    from grutools.testing.serving import dashboard_url, launch_chromium, voila_server, wait_for_dashboard, wait_until_idle
+    from grutools.testing.serving import (
+        dashboard_url,
+        launch_chromium,
+        reveal_all,
+        voila_server,
+        wait_for_dashboard,
+        wait_until_idle,
+    )
 
     with voila_server() as base, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(dashboard_url(base, "09_gru_hears.ipynb"), wait_until="commit")
         wait_for_dashboard(page)
+        reveal_all(page, held=False)  # the views a question holds back: shown, as after a fold
         wait_until_idle()
         page.evaluate(WATCH)
         menu = page.get_by_label("digit")

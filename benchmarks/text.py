@@ -61,7 +61,14 @@ def browser_times(changes: int) -> dict[str, list[float]]:
     of what shows the result."""
     from playwright.sync_api import sync_playwright
 
-    from grutools.testing.serving import dashboard_url, launch_chromium, voila_server, wait_for_dashboard, wait_until_idle
+    from grutools.testing.serving import (
+        dashboard_url,
+        launch_chromium,
+        reveal_all,
+        voila_server,
+        wait_for_dashboard,
+        wait_until_idle,
+    )
 
     times = {"unit": [], "pattern": []}
     with voila_server() as base, sync_playwright() as playwright:
@@ -69,6 +76,7 @@ def browser_times(changes: int) -> dict[str, list[float]]:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(dashboard_url(base, "10_gru_reads.ipynb"), wait_until="commit")
         wait_for_dashboard(page)
+        reveal_all(page, held=False)  # the views a question holds back: shown, as after a fold
         wait_until_idle()
         unit = page.get_by_label("unit", exact=True)
         menu = page.get_by_label("pattern", exact=True)

@@ -11,9 +11,17 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 
-from grutools.testing.serving import CHROMIUM, dashboard_url, launch_chromium, notebook_names, voila_server, wait_for_dashboard  # noqa: E402
+from grutools.testing.serving import (  # noqa: E402
+    CHROMIUM,
+    dashboard_url,
+    launch_chromium,
+    notebook_names,
+    reveal_all,
+    voila_server,
+    wait_for_dashboard,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = Path(os.environ.get("GRUTOOLS_AXE", ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"))
@@ -72,12 +80,7 @@ def test_nothing_cut_off_and_no_wcag_violations_at_any_size(browser, notebook):
     page.add_script_tag(path=str(AXE))
     for folded in (False, True):
         if folded:
-            folds = page.get_by_role("button", name="Hide the question")  # a folded one is "Show the question"
-            for _ in range(folds.count()):
-                count = folds.count()
-                folds.first.click()
-                expect(folds).to_have_count(count - 1, timeout=30_000)
-            expect(page.locator(".grutools-veil >> visible=true")).to_have_count(0, timeout=30_000)
+            reveal_all(page, held=False)  # 00 holds nothing back
         for width, height in SIZES:
             where = f"{width}x{height}{', questions folded' if folded else ''}"
             page.set_viewport_size({"width": width, "height": height})

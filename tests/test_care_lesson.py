@@ -286,7 +286,7 @@ def test_the_dashboard_runs_each_view_reads_the_shipped_studies_and_guards_every
     views = [app.prepare_view, app.settings_view, app.monitor_view, app.shift_view, app.checklist_view]
     assert [w for w in _walk(views) if not getattr(w, "_grutools_guarded", False)] == []
     assert "What the shipped grid says" in app.settings.claims.value and "Greff" in app.settings.claims.value
-    assert "The same scenarios over seeds" in app.monitor.view.children[3].value
+    assert "The same scenarios over seeds" in app.monitor_study_view.children[0].value
     assert len(app.settings.plot.data) == 2  # the GRU's and the LSTM's heatmaps
     app.settings.task.value = "adding"
     assert "Adding problem" in app.settings.plot.layout.title.text

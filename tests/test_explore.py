@@ -177,6 +177,32 @@ def test_dashboard_06_reads_a_state_dict_of_a_module_with_an_lstm_inside_and_a_c
                                rtol=1e-6, atol=1e-6)
 
 
+def test_dashboard_06_holds_its_views_behind_its_questions_and_keeps_the_upload_panel_usable(monkeypatch):
+    """The notebook's ``app.answer_after([...], app.views)``: the views wait under the panel, in place; the upload
+    still works meanwhile, and what it shows appears once each question has a commitment or is folded."""
+    from grutools.apps import YourModelDashboard
+    from grutools.core.tally import QUESTIONS
+
+    monkeypatch.setenv(QUESTIONS, "on")
+    dashboard = YourModelDashboard()
+    names = ["marked", "timescale", "saturation"]
+    assert dashboard.answer_after(names, dashboard.views) is dashboard
+    panel, held = dashboard.children
+    inner = held
+    for _ in names:  # one veil in another, the views innermost
+        note, inner = inner.children
+        assert "grutools-veil" in note.value
+    assert inner is dashboard.views and dashboard.views.layout.display == "none"
+    dashboard.use_example()  # the panel works while the views wait
+    assert "grutools-ok" in dashboard.csv_status.value and dashboard.views.children
+    for name in names:
+        dashboard.question(name).fold.value = False
+    assert dashboard.views.layout.display == ""
+    monkeypatch.setenv(QUESTIONS, "off")
+    plain = YourModelDashboard(example=False)
+    assert plain.answer_after(names, plain.views) is plain and plain.children[1] is plain.views
+
+
 def test_dashboard_06_gives_every_wrong_file_a_sentence_and_keeps_working():
     from grutools.apps import YourModelDashboard
 

@@ -125,13 +125,16 @@ def test_a_view_that_answers_at_a_glance_waits_for_a_commitment_or_a_fold(monkey
 
     q, box, note, study = veiled()
     assert box.children[1] is study and study.layout.display == "none" and note.layout.display == ""
-    assert "commit your prediction first" in note.value
+    assert "commit your prediction first" in note.value and "“Which?”" in note.value  # it names its question
     q.answer.value = "a"
     q.commit()
     assert study.layout.display == "" and note.layout.display == "none"
     q.check()
     q.again()  # once shown, it stays
     assert study.layout.display == ""
+    later = widgets.HTML("made after the reveal")
+    later_box = q.veil(later)  # a view held later, behind a question already answered once, shows at once
+    assert later.layout.display == "" and later_box.children[0].layout.display == "none"
     q, box, note, study = veiled()
     q.fold.value = False  # the question folded away hides nothing either
     assert study.layout.display == "" and note.layout.display == "none"

@@ -157,7 +157,9 @@ class CareExplorer(Asking):
         self.shift = ShiftView()
         self.prepare_view, self.settings_view = self.prepare.view, self.settings.view
         self.monitor_view, self.shift_view = self.monitor.view, self.shift.view
+        self.monitor_study_view = self.monitor.study_view
         self.checklist_view = widgets.VBox([widgets.HTML(checklist_html()), self.monitor.takeaway])
         for part in (self.prepare, self.settings, self.monitor, self.shift):
             protect(part.view, part.status)
         protect(self.checklist_view, self.monitor.status)
+        protect(self.monitor_study_view, self.monitor.study)

@@ -128,7 +128,9 @@ class MonitorView(LiveView):
         except (OSError, ValueError, KeyError) as error:
             self.shipped = ""
             self.study.error(f"No shipped scenario study ({error}). Make it with {STUDY_COMMAND}.")
-        self.view.children = (self.view.children[0], self.line, self.findings, widgets.HTML(self.shipped), self.study)
+        self.view.children = (self.view.children[0], self.line, self.findings)
+        # the shipped runs over seeds answer the page's saturation question at a glance: a view of their own
+        self.study_view = widgets.VBox([widgets.HTML(self.shipped), self.study])
         self.scenario.observe(self.guard(self._on_scenario), names="value")
         self.status.info("Pick a scenario and press Train; the line above the findings says what the monitor sees.")
 

@@ -61,6 +61,13 @@ class Number:
         return f"{value:.{decimals}f}{(' ' + self.unit) if self.unit else ''}"
 
 
+def _opening(prompt: str, most: int = 70) -> str:
+    """The start of a question's prompt, cut at a word, for the note that stands in for the view it answers."""
+    if len(prompt) <= most:
+        return prompt
+    return prompt[:most].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
 @dataclass(frozen=True)
 class Check:
     """What the page measured: the answer (one of the choices, or a number) and why, with its numbers."""
@@ -130,6 +137,7 @@ class Question:
             protect(self.view, self.status)
         self.checked_once = False  # once the page has shown its check, later predictions are not votes
         self._veiled: list[tuple[widgets.Widget, widgets.Widget]] = []  # (a note, the view it stands in for)
+        self._lifted = False  # the veils were lifted once: they stay lifted, and a veil made later starts lifted
 
     # ---- the student's three steps ----
     def prediction(self) -> str | float | None:
@@ -219,20 +227,21 @@ class Question:
             return view
         note = widgets.HTML(f'<div class="grutools-veil" data-question="{html.escape(self.key)}" style="border:1px '
                             'dashed #90a4ae;padding:8px 12px;font-size:15px;color:#37474f;max-width:860px">The '
-                            'results here answer the question above: commit your prediction first (or hide the '
-                            'question) to see them.</div>')
+                            f'results here answer “{html.escape(_opening(self.prompt))}”: commit your prediction '
+                            'first (or hide the question) to see them.</div>')
         box = widgets.VBox([note, view])
+        box.add_class("grutools-veiled")
         protect(box, self.status)
         self._veiled.append((note, view))
-        self._unveil(self.committed is not None or not self.fold.value)
+        self._unveil(self._lifted or self.committed is not None or not self.fold.value)
         return box
 
     def _unveil(self, shown: bool = True) -> None:
-        for note, view in self._veiled:
-            note.layout.display = "none" if shown else ""
+        for note, view in self._veiled:  # the view first: a page never shows neither (a veil inside shows its note)
             view.layout.display = "" if shown else "none"
+            note.layout.display = "none" if shown else ""
         if shown:
-            self._veiled = []
+            self._veiled, self._lifted = [], True
 
     def _show(self, shown: bool) -> None:
         if not shown:

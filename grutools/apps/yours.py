@@ -114,6 +114,16 @@ class YourModelDashboard(Asking, widgets.VBox):
                            f"{', '.join(self.data.feature_names)}.")
         self._show()
 
+    def answer_after(self, names, view):
+        """As :meth:`Asking.answer_after`; for this dashboard's own views (``self.views``) the hold is made in place,
+        under the upload panel, which stays usable, and the dashboard itself is returned, to display."""
+        held = super().answer_after(names, view)
+        if view is not self.views:
+            return held
+        if held is not view:  # questions off: nothing is held, and the dashboard shows as it is
+            self.children = (self.children[0], held)
+        return self
+
     def use_example(self) -> None:
         """The shipped example: the GRU trained on the adding problem, and five adding-problem sequences."""
         self.sequence_id.value = "sequence"

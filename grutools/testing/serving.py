@@ -165,6 +165,27 @@ def wait_for_dashboard(page, timeout_ms: int = 90_000, plots: int = 1) -> None:
 
 
 
+HELD_VIEWS_SHOWN = """() => [...document.querySelectorAll('.grutools-veiled')]
+                          .every(box => box.children[1] && box.children[1].getClientRects().length > 0)"""
+
+
+def reveal_all(page, held: bool = True, timeout_ms: int = 30_000) -> None:
+    """Fold every question of a dashboard's page away, and wait until every view held behind one shows (for tests
+    of the views, not of the questions). ``held``: the page must have held something back."""
+    from playwright.sync_api import expect
+
+    notes = page.locator(".grutools-veil >> visible=true")
+    if held:
+        assert notes.count() >= 1, "nothing on this page was kept behind a question"
+    folds = page.get_by_role("button", name="Hide the question")  # a folded one reads "Show the question"
+    for _ in range(folds.count()):
+        count = folds.count()
+        folds.first.click()
+        expect(folds).to_have_count(count - 1, timeout=timeout_ms)
+    expect(notes).to_have_count(0, timeout=timeout_ms)
+    page.wait_for_function(HELD_VIEWS_SHOWN, timeout=timeout_ms)
+
+
 def seconds_to_draw(browser, url: str, timeout_ms: int = 120_000) -> tuple[float, str]:
     """Open ``url`` in a fresh 1280x800 page: the seconds until every plot has drawn (not the "load" event, which
     Voilà fires after the last cell), and the id of the page's kernel."""
