@@ -363,3 +363,32 @@ def test_a_student_at_the_cap_takes_the_seat_of_a_kernel_preheated_for_another_d
         while len(kernel_processes(url.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(1)
         assert len(kernel_processes(url.pid)) == 2, "the pool that gave up a kernel was not refilled"
+
+
+def test_refills_waiting_for_their_turn_hold_no_seat_and_a_student_gets_one(tmp_path):
+    """The soak's 503s as a class arrived: every pre-heated kernel a student took queued a refill, and each queued
+    refill counted against the cap while it waited for the one start slot. With one seat and three refills queued
+    behind a running one, a student gets the seat; the refills, once their turn comes, find the cap and start nothing."""
+
+    async def scenario():
+        manager = ClassroomKernelManager(max_kernels=1, refill_concurrency=1, student_priority_s=0,
+                                         repair_interval=0, memory_limit_mb=-1)
+        manager.connection_dir = str(tmp_path)
+        manager._refill_slots = asyncio.Semaphore(1)
+        await manager._refill_slots.acquire()  # a refill is running its notebook: the others wait for the slot
+        queued = [asyncio.ensure_future(manager.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "True"}))
+                  for _ in range(3)]
+        await asyncio.sleep(0.2)
+        assert not any(task.done() for task in queued) and manager.live_kernels == 0
+        kernel_id = await manager.start_kernel(kernel_name="python3")  # the student: not "the class is full"
+        try:
+            assert manager.list_kernel_ids() == [kernel_id]
+            manager._refill_slots.release()  # the running refill is done: the queue moves, one at a time
+            results = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 30)
+            assert all(isinstance(result, ClassFull) for result in results), results
+            assert manager.list_kernel_ids() == [kernel_id] and manager.live_kernels == 1
+            assert not manager._refill_slots.locked()  # every refill turned away gave its slot back
+        finally:
+            await manager.shutdown_kernel(kernel_id, now=True)
+
+    asyncio.run(scenario())

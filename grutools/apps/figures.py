@@ -7,8 +7,10 @@ widget class (quiet, and under Voilà loading plotly.js by URL from our template
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import os
+import sys
 
 import numpy as np
 
@@ -111,9 +113,37 @@ def _changes(old: dict, new: dict) -> dict:
     return changed
 
 
+@contextlib.contextmanager
+def _without_iri_grammars():
+    """Import plotly's widget without building rfc3987-syntax's IRI grammars, which no dashboard uses.
+
+    ``plotly.basewidget`` imports ``plotly.io._renderers``, which imports nbformat (for
+    ``fig.show()`` in a notebook), which imports jsonschema, whose format checkers import
+    ``rfc3987_syntax`` if it is installed (jupyter_server's ``jsonschema[format-nongpl]``
+    installs it). That package compiles 38 Lark grammars as it is imported: 1 s in a plain
+    process, and 6.5-8 s of a dashboard kernel's start here (the whole of the rest of the first
+    cell took 2 s), so most of a cold start. While the widget is imported it is made
+    unimportable, so jsonschema leaves its ``iri`` format unchecked in this process; nothing
+    here validates IRIs. When jsonschema is already loaded this changes nothing, and afterwards
+    ``rfc3987_syntax`` can be imported as usual. (The maintained fork, rfc3987-syntax2, loads its
+    grammars lazily; jsonschema does not use it yet.)
+    """
+    skip = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if skip:
+        sys.modules["rfc3987_syntax"] = None  # ``import rfc3987_syntax`` raises ImportError, which jsonschema expects
+    try:
+        yield
+    finally:
+        if skip and sys.modules.get("rfc3987_syntax", False) is None:
+            del sys.modules["rfc3987_syntax"]
+
+
 @functools.lru_cache(maxsize=1)
 def _quiet_class():
-    import plotly.graph_objects as go
+    with _without_iri_grammars():
+        import plotly.graph_objects as go
+
+        go.FigureWidget  # noqa: B018  (plotly imports its widget lazily, on first use)
     from plotly.serializers import custom_serializers
     from traitlets import Dict
 

@@ -17,7 +17,8 @@ their number: thirty students opening three tabs each would exhaust the machine.
   kernels importing torch and running the notebook at once, which starved the
   students' own kernels on 2 cores (measured: slider responses of 6 s, page loads of
   20 s). Pool kernels are started ``refill_concurrency`` at a time (default 1), the
-  next once the previous one has run its notebook;
+  next once the previous one has run its notebook; a refill waiting for its turn holds
+  no seat under the cap (it takes one, or fails at the cap, when its turn comes);
 - **pre-heated pools kept full**: a refill that fails (at the cap) stays in Voilà's
   pool as a failed task until a student draws it. Every ``repair_interval`` seconds
   the manager drops failed refills and tops the pools up again while there is room.
@@ -125,21 +126,28 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
         self._refuse_if_closing()
         kwargs["env"] = self.kernel_environment(kwargs.get("env"))
         preheat = kwargs["env"].get("VOILA_PREHEAT") == "True"
-        if self.live_kernels >= self.max_kernels and not (not preheat and await self._free_a_seat()):
-            self.log.warning("Class full: %d kernels alive, max_kernels is %d; a page was turned away.",
-                             self.live_kernels, self.max_kernels)
-            raise ClassFull(self.live_kernels, self.max_kernels)
-        self._starting += 1
-        slot = student = False
+        slot = student = counted = False
         try:
             if preheat and self.refill_concurrency > 0:
+                # a refill takes its seat only once its turn has come: queued refills holding seats turned a class
+                # away at the cap as it arrived (the soak: 18 pages got 503 in its first minutes, with 30 students
+                # on a cap of 45, while some 20 refills waited for their one start slot)
                 if self._refill_slots is None:
                     self._refill_slots = asyncio.Semaphore(self.refill_concurrency)
                 await self._refill_slots.acquire()
                 slot = True
                 await self._students_first()
                 self._refuse_if_closing()  # it may have waited for its slot while the server began to stop
-            elif not preheat:
+            if self.live_kernels >= self.max_kernels and not (not preheat and await self._free_a_seat()):
+                if preheat:
+                    self.log.info("grutools: at the cap of %d kernels; a pool refill waits for room.", self.max_kernels)
+                else:
+                    self.log.warning("Class full: %d kernels alive, max_kernels is %d; a page was turned away.",
+                                     self.live_kernels, self.max_kernels)
+                raise ClassFull(self.live_kernels, self.max_kernels)
+            self._starting += 1  # no await between the check and here: two starts cannot both take the last seat
+            counted = True
+            if not preheat:
                 student = True
                 self._students_starting += 1
             kernel_id = await super().start_kernel(*args, **kwargs)
@@ -164,7 +172,8 @@ class ClassroomKernelManager(AsyncMappingKernelManager):
                 student = False
             return kernel_id
         finally:
-            self._starting -= 1
+            if counted:
+                self._starting -= 1
             if slot:
                 self._refill_slots.release()
             if student:
