@@ -305,15 +305,15 @@ def main() -> int:
             samples = asyncio.run(lesson.run())
         finally:
             server.stop()
+            log = server.log.read_text(errors="replace")  # kept, even when the run was interrupted
+            if args.out:
+                Path(args.out).with_suffix(".serve.log").write_text(log)
         result = report(lesson, samples, args)
-        log = server.log.read_text(errors="replace")
         result["turned_away"] = log.count("Class full:")  # pages that got "the class is full" (HTTP 503)
         result["refills_at_cap"] = log.count("a pool refill waits for room")
         result["seats_made"] = log.count("shut down for a student")  # pre-heated kernels that made way at the cap
         print(f"server log: {result['turned_away']} pages turned away at the cap; {result['refills_at_cap']} refills "
               f"waited for room; {result['seats_made']} pre-heated kernels made way for a student")
-        if args.out:
-            Path(args.out).with_suffix(".serve.log").write_text(log)
         if lesson.forbidden.exists():
             print("a student's code was executed!")
             return 1

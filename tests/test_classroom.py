@@ -279,6 +279,7 @@ def test_a_preheated_kernel_that_dies_is_replaced_never_restarted_and_never_coun
         try:
             process = manager.get_kernel(kernel_id).provisioner.process
             connection_file = Path(manager.get_kernel(kernel_id).connection_file)
+            activity = manager.get_kernel(kernel_id)._activity_stream  # jupyter_server's watch of its iopub
 
             async def pooled():
                 return {"kernel_id": kernel_id}
@@ -300,6 +301,9 @@ def test_a_preheated_kernel_that_dies_is_replaced_never_restarted_and_never_coun
             for _ in range(100):  # jupyter_client's restarter looks every few seconds: it must not restart it
                 await asyncio.sleep(0.1)
             assert kernel_id not in manager._restarted and kernel_id not in manager
+            # its iopub socket closed: left open, each dead kernel kept a descriptor in the server for good, and
+            # the manager's zmq context then hung the process when it was garbage-collected (term() waits for it)
+            assert activity.closed()
             for _ in range(50):
                 if not connection_file.exists():
                     break

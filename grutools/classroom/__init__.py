@@ -1,6 +1,7 @@
 """Serving the dashboards to a class: the kernel manager, ``grutools serve``, the Voilà app and template, the hub, export.
 
-- :mod:`.kernels`: :class:`ClassroomKernelManager` (named in ``voila.json``), a cap, pools kept full;
+- :mod:`.kernels`: :class:`ClassroomKernelManager` (named in ``voila.json``): a cap, one torch thread, refills in turn;
+- :mod:`.pools`: its care of Voilà's pre-heated pools: ready kernels first, dead ones replaced, failed refills dropped;
 - :mod:`.serve`: the command that serves the notebooks (``grutools serve``, ``grutools lab``);
 - :mod:`.voila_app`: Voilà as ``grutools`` runs it;
 - :mod:`.template`: the ``grulab`` Voilà template and plotly's widget bundle beside it;
