@@ -170,7 +170,7 @@ class Lesson:
             self.sessions.append({"student": number, "notebook": notebook, "opened": opened, "closed": closed,
                                   "load_s": session.load_seconds, "moves_ms": session.move_ms,
                                   "errors": session.errors, "hostile": hostile, "kernel": session.kernel_id,
-                                  "killed": session.kernel_id in self.killed, "cut_by_restart": False})
+                                  "killed": session.kernel_id in self.killed})  # cut_by_restart: see report()
             # waves: most open the next dashboard at once, some come back after a break
             await asyncio.sleep(rng.choice([0.5, 0.5, 5, 30, 90]))
 
