@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-# Every process the tests start (servers, kernels, browsers, builds) inherits this mark; at the end of the session
+from grutools.testing.leftovers import SESSION_MARK, Watch, marked_processes
+
+# Every process the tests start (servers, kernels, browsers, builds) inherits SESSION_MARK; at the end of the session
 # a check fails the run if any of them is still alive, or a kernel connection folder or a temporary venv is left.
-SESSION_MARK = "GRUTOOLS_TEST_SESSION"
+# A session stopped by SIGTERM or SIGHUP stops as on Ctrl-C (its fixtures stop their servers); one killed outright
+# leaves a watch behind it that ends what it started (grutools/testing/leftovers.py).
 LEFTOVER_GRACE_S = 20.0
 
 
@@ -23,26 +26,6 @@ def _deterministic():
 
 # figures are validated property by property in the tests (the dashboards skip it for speed: grutools/plots/sketch.py)
 os.environ.setdefault("GRUTOOLS_VALIDATE_FIGURES", "1")
-
-
-def marked_processes(mark: str) -> list[tuple[int, str]]:
-    """The live processes whose environment carries ``SESSION_MARK=mark``, with their command lines."""
-    needle = f"{SESSION_MARK}={mark}".encode()
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        pid = int(environ.parent.name)
-        if pid == os.getpid():
-            continue
-        try:
-            if needle not in environ.read_bytes().split(b"\0"):
-                continue
-            status = (environ.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            command = (environ.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        if status != "Z":
-            found.append((pid, command.strip()[:160]))
-    return found
 
 
 def leftovers(folder: Path) -> list[Path]:
@@ -63,6 +46,14 @@ def pytest_configure(config):
     os.environ["GRUTOOLS_TALLY"] = str(folder / "tally.sqlite3")  # the class's predictions: never the user's own
     tempfile.tempdir = None  # gettempdir() reads TMPDIR again
     config._grutools_session_tmp = folder
+    config._grutools_watch = Watch(os.environ[SESSION_MARK], folder)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _stop_as_on_ctrl_c)
+
+
+def _stop_as_on_ctrl_c(number, _frame):
+    """A service manager's or ``timeout``'s stop: the session ends as on Ctrl-C, tearing its fixtures down."""
+    raise KeyboardInterrupt(f"the test session got {signal.Signals(number).name}")
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -70,12 +61,13 @@ def pytest_sessionfinish(session, exitstatus):
     mark = os.environ.get(SESSION_MARK)
     if folder is None or not mark:
         return
+    session.config._grutools_watch.done()
     deadline = time.monotonic() + LEFTOVER_GRACE_S  # a server's own shutdown may still be under way
     while (left := marked_processes(mark)) and time.monotonic() < deadline:
         time.sleep(0.5)
     files = leftovers(folder)
     if not left and not files:
-        if exitstatus == 0:
+        if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.INTERRUPTED):  # a failed run's logs are kept
             shutil.rmtree(folder, ignore_errors=True)
         return
     lines = [f"  process {pid}: {command}" for pid, command in left] + [f"  left on disk: {path}" for path in files]

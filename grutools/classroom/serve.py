@@ -206,8 +206,11 @@ def _prctl(option: int, value: int) -> bool:
     return prctl is not None and prctl(option, value, 0, 0, 0) == 0
 
 
-def _die_with(parent: int) -> None:
-    """In the child, before it runs the server: a SIGTERM when ``grutools`` ends, even by SIGKILL."""
+def die_with(parent: int) -> None:
+    """In a child, before it runs its program (``preexec_fn``): a SIGTERM when ``parent`` ends, even by SIGKILL.
+
+    Call ``_libc_prctl()`` once in the parent before the fork, as ``_run`` does.
+    """
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
@@ -305,7 +308,7 @@ def _run(command: list[str], cwd: Path, env: dict) -> int:
         prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was_subreaper), 0, 0, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)  # what the server leaves behind is re-parented to us, so we can end it
     process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True,
-                               preexec_fn=functools.partial(_die_with, parent))
+                               preexec_fn=functools.partial(die_with, parent))
     received: list[int] = []
 
     def on_signal(number, _frame) -> None:
