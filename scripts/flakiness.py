@@ -89,7 +89,17 @@ class Tally:
         data = {"planned_runs": planned, "whole_runs": len(self.durations), "run_seconds": self.durations,
                 "tests": {name: {"failed": self.failures[name], "runs": self.seen[name], "seconds": self.times[name]}
                           for name in sorted(self.seen)}}
-        out.write_text(json.dumps(data, indent=1))
+        partial = out.with_name(out.name + ".part")
+        partial.write_text(json.dumps(data, indent=1))
+        partial.replace(out)  # whole or not at all, even if a stop arrives meanwhile
+
+    def merge(self, run: Tally, seconds: float) -> None:
+        """Count one whole run in."""
+        self.failures.update(run.failures)
+        self.seen.update(run.seen)
+        for name, times in run.times.items():
+            self.times[name].extend(times)
+        self.durations.append(seconds)
 
 
 def run_pytest(selection: list[str], folder: str) -> Path:
@@ -97,7 +107,8 @@ def run_pytest(selection: list[str], folder: str) -> Path:
     report = Path(folder) / "report.xml"
     process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                 f"--junitxml={report}", *selection], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, preexec_fn=functools.partial(die_with, os.getpid()))
+                               stderr=subprocess.DEVNULL, start_new_session=True,  # a Ctrl-C reaches it once, from us
+                               preexec_fn=functools.partial(die_with, os.getpid()))
     try:
         process.wait()
     except Stopped:
@@ -132,11 +143,11 @@ def main() -> int:
     _libc_prctl()  # looked up here, never between fork and exec
     try:
         for run in range(1, args.runs + 1):
-            started = time.monotonic()
+            started, this_run = time.monotonic(), Tally()
             for selection in selections:
                 with tempfile.TemporaryDirectory() as folder:
-                    tally.add(run_pytest(selection, folder))
-            tally.durations.append(time.monotonic() - started)
+                    this_run.add(run_pytest(selection, folder))
+            tally.merge(this_run, time.monotonic() - started)
             if args.out is not None:
                 tally.save(args.out, args.runs)
             print(f"run {run}/{args.runs}: {tally.durations[-1]:.0f} s, "

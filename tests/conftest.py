@@ -52,16 +52,23 @@ def pytest_configure(config):
 
 
 def _stop_as_on_ctrl_c(number, _frame):
-    """A service manager's or ``timeout``'s stop: the session ends as on Ctrl-C, tearing its fixtures down."""
+    """A service manager's or ``timeout``'s stop: the session ends as on Ctrl-C, tearing its fixtures down.
+
+    Once: a second signal (``timeout`` signals the process and then its group) must not cut the teardown short;
+    a SIGKILL after it is the watch's to handle.
+    """
+    for each in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(each, signal.SIG_IGN)
     raise KeyboardInterrupt(f"the test session got {signal.Signals(number).name}")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own, which tears down the fixtures still up (and their servers)
 def pytest_sessionfinish(session, exitstatus):
     folder = getattr(session.config, "_grutools_session_tmp", None)
     mark = os.environ.get(SESSION_MARK)
     if folder is None or not mark:
         return
-    session.config._grutools_watch.done()
+    session.config._grutools_checked = True
     deadline = time.monotonic() + LEFTOVER_GRACE_S  # a server's own shutdown may still be under way
     while (left := marked_processes(mark)) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -78,6 +85,16 @@ def pytest_sessionfinish(session, exitstatus):
             pass
     session.config._grutools_leftovers = lines
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config):
+    """The session ends on its own: its watch leaves (a run that never started, as ``--help``, leaves no folder)."""
+    watch = getattr(config, "_grutools_watch", None)
+    if watch is None:
+        return
+    watch.done()
+    if not getattr(config, "_grutools_checked", False):
+        shutil.rmtree(config._grutools_session_tmp, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -209,7 +209,8 @@ def _prctl(option: int, value: int) -> bool:
 def die_with(parent: int) -> None:
     """In a child, before it runs its program (``preexec_fn``): a SIGTERM when ``parent`` ends, even by SIGKILL.
 
-    Call ``_libc_prctl()`` once in the parent before the fork, as ``_run`` does.
+    Call ``_libc_prctl()`` once in the parent before the fork, as ``_run`` does. The signal follows the end
+    of the parent's *thread* that started the child: start it from the main thread.
     """
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before the line above took effect

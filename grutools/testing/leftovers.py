@@ -4,7 +4,9 @@ Every process the tests start inherits ``GRUTOOLS_TEST_SESSION=<mark>`` (set in 
 ``marked_processes`` finds them wherever they were re-parented. ``Watch`` starts a small process that
 waits on a pipe from the test session: if the session ends without saying "done" (it was killed, even
 with SIGKILL), the watch ends every marked process and removes the session's temporary folder.
-``python -m grutools.testing.leftovers MARK FOLDER`` is that process.
+``python grutools/testing/leftovers.py MARK FOLDER`` is that process (by its path, so that it imports
+nothing but the standard library). A test session that runs a fork of itself without exec (a
+``fork``-started worker) keeps the pipe open while that child lives: the watch then waits for it too.
 """
 
 from __future__ import annotations
@@ -61,11 +63,14 @@ class Watch:
 
     def __init__(self, mark: str, folder: Path):
         env = {key: value for key, value in os.environ.items() if key != SESSION_MARK}
-        self.process = subprocess.Popen([sys.executable, "-m", "grutools.testing.leftovers", mark, str(folder)],
+        # this file alone, by its path (-I: nothing of the session's own path): the standard library, no torch
+        self.process = subprocess.Popen([sys.executable, "-I", str(Path(__file__).resolve()), mark, str(folder)],
                                         stdin=subprocess.PIPE, env=env, start_new_session=True)
 
     def done(self) -> None:
-        """The session ends on its own: the watch leaves without touching anything."""
+        """The session ends on its own: the watch leaves without touching anything (a second call does nothing)."""
+        if self.process.returncode is not None:
+            return
         try:
             self.process.communicate(b"done", timeout=10)
         except (subprocess.TimeoutExpired, OSError):
@@ -75,10 +80,11 @@ class Watch:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m grutools.testing.leftovers MARK FOLDER", file=sys.stderr)
+        print("usage: python grutools/testing/leftovers.py MARK FOLDER", file=sys.stderr)
         return 2
     mark, folder = argv
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C at the terminal is the session's to handle
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a stop is the session's; the watch ends with it
+        signal.signal(number, signal.SIG_IGN)
     if sys.stdin.buffer.read() == b"done":
         return 0
     ended = end_marked(mark)
