@@ -60,8 +60,8 @@ class Tally:
     def __init__(self):
         self.failures, self.seen, self.times, self.durations = Counter(), Counter(), defaultdict(list), []
 
-    def add(self, report: Path | None) -> None:
-        if report is None or not report.exists():
+    def add(self, report: Path) -> None:
+        if not report.exists():
             self.failures["(pytest did not write its report)"] += 1
             self.seen["(pytest did not write its report)"] += 1
             return
